@@ -1,0 +1,38 @@
+//! The crate's one error type. The Python layer maps each variant to one
+//! exception class defined in `pyservice/errors.py`.
+
+use std::fmt;
+
+/// Every failure the core reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Bytes that cannot be parsed: bad DER, wrong length, point not on the
+    /// curve, scalar out of range, ID too long. The text says which.
+    Malformed(String),
+    /// A well-formed signature that does not verify.
+    InvalidSignature,
+    /// An authenticated-encryption tag that does not match.
+    InvalidTag,
+}
+
+/// Result with the crate's error type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Shorthand for [`Error::Malformed`].
+    pub fn malformed(msg: impl Into<String>) -> Self {
+        Error::Malformed(msg.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Malformed(msg) => write!(f, "malformed input: {msg}"),
+            Error::InvalidSignature => f.write_str("signature does not verify"),
+            Error::InvalidTag => f.write_str("authentication tag does not match"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,19 @@
+//! Pure Rust core of Sidian Verify.
+//!
+//! No I/O, no policy, no Python: this crate parses bytes and does
+//! cryptography (GB/T 32905 SM3, GB/T 32918 SM2, GB/T 32907 SM4, SM4-GCM
+//! per RFC 8998, HMAC-SM3 per RFC 2104). The PyO3 crate next to it only
+//! converts types and errors.
+#![forbid(unsafe_code)]
+#![deny(missing_debug_implementations)]
+
+pub mod der;
+pub mod error;
+pub mod gcm;
+pub mod hmac;
+pub mod pem;
+pub mod sm2;
+pub mod sm3;
+pub mod sm4;
+
+pub use error::{Error, Result};

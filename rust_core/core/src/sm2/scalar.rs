@@ -1,0 +1,2 @@
+//! Arithmetic mod the group order n.
+//! OWNER: SM2 helper.

@@ -1,0 +1,2 @@
+//! Constant-time signing.
+//! OWNER: SM2 helper.
