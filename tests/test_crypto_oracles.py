@@ -120,7 +120,7 @@ def test_gmssl_verifies_our_default_id_signatures():
 @pytest.mark.parametrize("uid", GMSSL_UIDS, ids=["default", "empty", "email", "utf8", "512B"])
 def test_gmssl_verifies_our_signatures_any_id(uid):
     r = rng(f"gmssl-ours-{uid!r}")
-    d, sk = _random_key(r)
+    _, sk = _random_key(r)
     pub = sk.public_key().to_bytes()
     msg = r.randbytes(100)
     rr, ss = K.sig_from_der(sk.sign(msg, uid=uid))

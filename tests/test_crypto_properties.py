@@ -47,7 +47,7 @@ def _signed(seed, uid, msg):
 @FAST
 @given(seed=seeds, uid=uids, msg=messages)
 def test_sign_verify_round_trip(seed, uid, msg):
-    sk, pk, pub, sig = _signed(seed, uid, msg)
+    _, pk, pub, sig = _signed(seed, uid, msg)
     r, s = K.sig_from_der(sig)  # strict, minimal DER
     assert 1 <= r < K.N and 1 <= s < K.N
     assert pub == K.pub_from_priv(K.scalar_from_seed(seed))
