@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import glob
 import hashlib
 import importlib.metadata
 import json
@@ -55,6 +54,7 @@ except ImportError as exc:  # pragma: no cover - environment problem
 
 # ------------------------------------------------------------ measuring ----
 
+
 class Clock:
     """Measurement budget: seconds per measurement, repeats (best-of)."""
 
@@ -82,8 +82,13 @@ def bench(clock: Clock, fn, args_list, *, seconds: float | None = None) -> dict:
                 fn(*args)
         best = min(best, time.perf_counter() - t0)
     n = loops * len(args_list)
-    return {"ops_per_s": n / best, "us_per_op": best / n * 1e6, "iterations": n,
-            "seconds": best, "method": f"best of {clock.repeats}, perf_counter"}
+    return {
+        "ops_per_s": n / best,
+        "us_per_op": best / n * 1e6,
+        "iterations": n,
+        "seconds": best,
+        "method": f"best of {clock.repeats}, perf_counter",
+    }
 
 
 def bench_fixed(fn, args_list) -> dict:
@@ -94,8 +99,13 @@ def bench_fixed(fn, args_list) -> dict:
         fn(*args)
     dt = time.perf_counter() - t0
     n = len(args_list)
-    return {"ops_per_s": n / dt, "us_per_op": dt / n * 1e6, "iterations": n,
-            "seconds": dt, "method": "single pass, perf_counter"}
+    return {
+        "ops_per_s": n / dt,
+        "us_per_op": dt / n * 1e6,
+        "iterations": n,
+        "seconds": dt,
+        "method": "single pass, perf_counter",
+    }
 
 
 def rate(ops_per_s: float, note: str) -> dict:
@@ -103,6 +113,7 @@ def rate(ops_per_s: float, note: str) -> dict:
 
 
 # ---------------------------------------------------------- workloads ----
+
 
 def sm2_inputs(n_keys: int, n_msgs: int, uid=None):
     uid = crypto.DEFAULT_UID if uid is None else uid
@@ -143,8 +154,11 @@ def measure_ours(clock: Clock, m: dict) -> None:
 
         via_cp = bench(clock, via_copy, data, seconds=secs)
         best = max(via_new, via_cp, key=lambda r: r["ops_per_s"])
-        best = dict(best, method=best["method"] + (
-            "; hashlib.new('sm3', d)" if best is via_new else "; prototype.copy().update(d)"))
+        best = dict(
+            best,
+            method=best["method"]
+            + ("; hashlib.new('sm3', d)" if best is via_new else "; prototype.copy().update(d)"),
+        )
         for r in (ours, best):
             r["MB_per_s"] = r["ops_per_s"] * size / 1e6
         m[f"ours_sm3_{label}"] = ours
@@ -171,22 +185,38 @@ def batch_worker(quick: bool) -> None:
     print(json.dumps({"ops_per_s": size / best, "seconds": best, "items": size}))
 
 
+def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run for our own fixed command lines (no shell, no user input)."""
+    return subprocess.run(argv, check=False, capture_output=True, text=True, **kwargs)  # noqa: S603
+
+
 def measure_batch(threads: int, quick: bool) -> dict:
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, __file__, BATCH_WORKER] + (["--quick"] if quick else []),
-                         env=env, capture_output=True, text=True, timeout=300)
+    out = _run(
+        [sys.executable, __file__, BATCH_WORKER] + (["--quick"] if quick else []),
+        env=env,
+        timeout=300,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"batch worker failed:\n{out.stderr}")
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    return dict(rate(res["ops_per_s"], f"sm2_verify_batch({res['items']}) best time, "
-                                       f"subprocess RAYON_NUM_THREADS={threads}"),
-                seconds=res["seconds"], iterations=res["items"])
+    return dict(
+        rate(
+            res["ops_per_s"],
+            f"sm2_verify_batch({res['items']}) best time, subprocess RAYON_NUM_THREADS={threads}",
+        ),
+        seconds=res["seconds"],
+        iterations=res["items"],
+    )
 
 
 def measure_gmssl(clock: Clock, m: dict) -> None:
     keys, items = sm2_inputs(4, 1)
-    items = items[: clock.slow_iters] if clock.slow_iters <= len(items) else \
-        (items * (clock.slow_iters // len(items) + 1))[: clock.slow_iters]
+    items = (
+        items[: clock.slow_iters]
+        if clock.slow_iters <= len(items)
+        else (items * (clock.slow_iters // len(items) + 1))[: clock.slow_iters]
+    )
     engines = {}
     for sk in keys:
         pub = sk.public_key().to_bytes()
@@ -224,7 +254,9 @@ def measure_cryptography(clock: Clock, m: dict) -> None:
 
 SPEED_LINE = re.compile(
     r"^\s*256 bits (?P<alg>SM2|ecdsa) \((?P<curve>\w+)\)\s+[\d.]+s\s+[\d.]+s\s+"
-    r"(?P<sign>[\d.]+)\s+(?P<verify>[\d.]+)\s*$", re.M)
+    r"(?P<sign>[\d.]+)\s+(?P<verify>[\d.]+)\s*$",
+    re.M,
+)
 
 
 def measure_openssl(quick: bool, m: dict) -> str:
@@ -232,8 +264,10 @@ def measure_openssl(quick: bool, m: dict) -> str:
     if not exe:
         raise RuntimeError("openssl CLI not found: it is a required baseline")
     secs = "1" if quick else "3"
-    out = subprocess.run([exe, "speed", "-elapsed", "-seconds", secs, "sm2", "ecdsap256"],
-                         capture_output=True, text=True, timeout=120)
+    out = _run(
+        [exe, "speed", "-elapsed", "-seconds", secs, "sm2", "ecdsap256"],
+        timeout=120,
+    )
     found = {x["curve"]: x for x in SPEED_LINE.finditer(out.stdout)}
     if {"CurveSM2", "nistp256"} - found.keys():
         raise RuntimeError(f"cannot parse `openssl speed` output:\n{out.stdout}\n{out.stderr}")
@@ -246,6 +280,7 @@ def measure_openssl(quick: bool, m: dict) -> str:
 
 
 # ----------------------------------------- Python call overhead (hook) ----
+
 
 def rust_only_verify_ns() -> tuple[float, str] | None:
     """HOOK: Rust-only single-verify time from criterion, if `cargo bench` ran.
@@ -265,34 +300,69 @@ def rust_only_verify_ns() -> tuple[float, str] | None:
             candidates = [root / wanted]
         else:
             candidates = sorted(
-                Path(p) for p in glob.glob(str(root / "**" / "new" / "estimates.json"), recursive=True)
-                if "verify" in p.lower() and not re.search(r"batch|cache|table|precomp", p.lower()))
+                p
+                for p in root.glob("**/new/estimates.json")
+                if "verify" in str(p).lower()
+                and not re.search(r"batch|cache|table|precomp", str(p).lower())
+            )
         for path in candidates:
             if path.is_file():
                 est = json.loads(path.read_text())
-                return float(est["median"]["point_estimate"]), str(path.parent.parent.relative_to(root))
+                return float(est["median"]["point_estimate"]), str(
+                    path.parent.parent.relative_to(root)
+                )
     return None
 
 
 # -------------------------------------------------------------- report ----
 
+
 def ratios(m: dict, threads: int) -> list[dict]:
     def r(name, num, den, target):
         value = m[num]["ops_per_s"] / m[den]["ops_per_s"]
-        return {"name": name, "numerator": num, "denominator": den, "value": value,
-                "target": target, "pass": None if target is None else value >= target}
+        return {
+            "name": name,
+            "numerator": num,
+            "denominator": den,
+            "value": value,
+            "target": target,
+            "pass": None if target is None else value >= target,
+        }
 
     return [
-        r("SM2 verify (fresh key) / OpenSSL SM2 verify", "ours_verify_fresh", "openssl_sm2_verify", 5.0),
-        r("SM2 verify (fresh key) / OpenSSL P-256 verify", "ours_verify_fresh", "openssl_p256_verify", 1.0),
-        r("SM2 verify (cached Sm2Verifier) / OpenSSL P-256 verify", "ours_verify_cached",
-          "openssl_p256_verify", 1.3),
+        r(
+            "SM2 verify (fresh key) / OpenSSL SM2 verify",
+            "ours_verify_fresh",
+            "openssl_sm2_verify",
+            5.0,
+        ),
+        r(
+            "SM2 verify (fresh key) / OpenSSL P-256 verify",
+            "ours_verify_fresh",
+            "openssl_p256_verify",
+            1.0,
+        ),
+        r(
+            "SM2 verify (cached Sm2Verifier) / OpenSSL P-256 verify",
+            "ours_verify_cached",
+            "openssl_p256_verify",
+            1.3,
+        ),
         r("SM2 sign / OpenSSL SM2 sign", "ours_sign", "openssl_sm2_sign", 5.0),
-        r(f"batch verify {threads} threads / 1 thread", f"ours_batch_{threads}t", "ours_batch_1t", 1.8),
+        r(
+            f"batch verify {threads} threads / 1 thread",
+            f"ours_batch_{threads}t",
+            "ours_batch_1t",
+            1.8,
+        ),
         r("SM2 verify (fresh key) / gmssl verify", "ours_verify_fresh", "gmssl_verify", None),
         r("SM2 sign / gmssl sign", "ours_sign", "gmssl_sign", None),
-        r("SM2 verify (fresh key) / cryptography P-256 verify", "ours_verify_fresh",
-          "cryptography_p256_verify", None),
+        r(
+            "SM2 verify (fresh key) / cryptography P-256 verify",
+            "ours_verify_fresh",
+            "cryptography_p256_verify",
+            None,
+        ),
         r("SM3 64 B / hashlib", "ours_sm3_64B", "hashlib_sm3_64B", 1.0),
         r("SM3 1 KiB / hashlib", "ours_sm3_1KiB", "hashlib_sm3_1KiB", 1.0),
         r("SM3 1 MiB / hashlib", "ours_sm3_1MiB", "hashlib_sm3_1MiB", 1.0),
@@ -331,11 +401,13 @@ def fmt_table(m: dict, rs: list[dict], overhead: dict) -> str:
         lines.append(f"{label:<{w}} {r['ops_per_s']:>12,.1f} {r['us_per_op']:>10.2f}{extra}")
     lines.append("-" * len(head))
     for r in rs:
-        target = "—" if r["target"] is None else f"≥{r['target']:.1f}×"
+        target = "—" if r["target"] is None else f"≥{r['target']:.1f}x"
         verdict = "—" if r["pass"] is None else ("PASS" if r["pass"] else "MISS")
-        lines.append(f"{'ratio ' + r['name']:<{w}} {'':>12} {'':>10} {r['value']:>8.2f}× {target:>8}  {verdict}")
-    lines.append(f"{'Python call overhead (verify via pyservice - Rust-only)':<{w}} "
-                 f"{overhead['text']}")
+        name = "ratio " + r["name"]
+        lines.append(f"{name:<{w}} {'':>12} {'':>10} {r['value']:>8.2f}x {target:>8}  {verdict}")
+    lines.append(
+        f"{'Python call overhead (verify via pyservice - Rust-only)':<{w}} {overhead['text']}"
+    )
     return "\n".join(lines)
 
 
@@ -348,15 +420,9 @@ def machine_info() -> dict:
                 break
     except OSError:
         pass
-    try:
-        openssl_cli = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        openssl_cli = None
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
-                                text=True).stdout.strip() or None
-    except OSError:
-        commit = None
+    openssl, git = shutil.which("openssl"), shutil.which("git")
+    openssl_cli = _run([openssl, "version"]).stdout.strip() if openssl else None
+    commit = _run([git, "-C", str(REPO), "rev-parse", "HEAD"]).stdout.strip() if git else None
 
     def ver(pkg):
         try:
@@ -365,10 +431,15 @@ def machine_info() -> dict:
             return None
 
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-        "python": sys.version.split()[0], "openssl_cli": openssl_cli,
-        "python_ssl": ssl.OPENSSL_VERSION, "gmssl": ver("gmssl"), "cryptography": ver("cryptography"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "openssl_cli": openssl_cli,
+        "python_ssl": ssl.OPENSSL_VERSION,
+        "gmssl": ver("gmssl"),
+        "cryptography": ver("cryptography"),
         "git_commit": commit,
         "load_avg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
@@ -389,16 +460,21 @@ def main() -> int:
     clock = Clock(args.quick)
     m: dict = {}
     threads = max(2, os.cpu_count() or 1)
-    print(f"Sidian crypto benchmark — {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
-          f"{info['openssl_cli']}, load average {info['load_avg_at_start']}", flush=True)
+    print(
+        f"Sidian crypto benchmark — {info['cpu']}, {info['cores']} cores, Python {info['python']}, "
+        f"{info['openssl_cli']}, load average {info['load_avg_at_start']}",
+        flush=True,
+    )
 
     print("measuring: our SM2 / SM3 ...", flush=True)
     measure_ours(clock, m)
     print("measuring: batch verify in subprocesses ...", flush=True)
     for n in (1, threads):
         m[f"ours_batch_{n}t"] = res = measure_batch(n, args.quick)
-        LABELS[f"ours_batch_{n}t"] = (f"ours  sm2_verify_batch of {res['iterations']:,}, "
-                                      f"{n} thread{'s' if n > 1 else ''} (per item)")
+        LABELS[f"ours_batch_{n}t"] = (
+            f"ours  sm2_verify_batch of {res['iterations']:,}, "
+            f"{n} thread{'s' if n > 1 else ''} (per item)"
+        )
     print("measuring: openssl speed sm2 ecdsap256 ...", flush=True)
     speed_out = measure_openssl(args.quick, m)
     print("measuring: cryptography P-256, gmssl ...", flush=True)
@@ -412,9 +488,13 @@ def main() -> int:
     else:
         ns, bench_id = rust
         py_us = m["ours_verify_fresh"]["us_per_op"]
-        overhead = {"text": f"{py_us - ns / 1e3:.2f} µs/op  (py {py_us:.2f} µs vs criterion "
-                            f"'{bench_id}' {ns / 1e3:.2f} µs)",
-                    "value_us": py_us - ns / 1e3, "rust_us": ns / 1e3, "criterion_bench": bench_id}
+        overhead = {
+            "text": f"{py_us - ns / 1e3:.2f} µs/op  (py {py_us:.2f} µs vs criterion "
+            f"'{bench_id}' {ns / 1e3:.2f} µs)",
+            "value_us": py_us - ns / 1e3,
+            "rust_us": ns / 1e3,
+            "criterion_bench": bench_id,
+        }
 
     rs = ratios(m, threads)
     # put our batch rows next to each other in the table
@@ -429,15 +509,30 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     print()
     print(table)
-    print(f"\n(total {elapsed:.0f} s{'; --quick: numbers are indicative only' if args.quick else ''})")
+    print(
+        f"\n(total {elapsed:.0f} s{'; --quick: numbers are indicative only' if args.quick else ''})"
+    )
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({
-        "machine": info, "quick": args.quick, "elapsed_s": elapsed,
-        "measurements": m, "ratios": rs, "python_call_overhead": overhead,
-        "openssl_speed_output": speed_out, "table": table,
-    }, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}")
+    args.output.write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "quick": args.quick,
+                "elapsed_s": elapsed,
+                "measurements": m,
+                "ratios": rs,
+                "python_call_overhead": overhead,
+                "openssl_speed_output": speed_out,
+                "table": table,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+    shown = args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output
+    print(f"wrote {shown}")
     return 0
 
 

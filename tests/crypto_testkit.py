@@ -2,8 +2,8 @@
 
 Everything here is independent of the code under test: SM3 comes from
 hashlib (OpenSSL), elliptic-curve arithmetic is plain Python integers, DER is
-encoded/decoded by hand. The tests use these helpers as oracles, so they must
-never import ``pyservice``.
+encoded/decoded by hand. The tests use these helpers as oracles, so none of them uses
+``pyservice`` (except ``sign_digest_with_k``, a thin wrapper of the hazmat).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,12 +22,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Shared test vectors (../shared/vectors next to the repository root)
 # --------------------------------------------------------------------------
 
+
 def vectors_dir() -> Path:
-    """Directory of the shared vectors; SIDIAN_VECTORS overrides it.
+    """Directory of the shared vectors; SIDIAN_VECTORS (or SIDIAN_VECTORS_DIR,
+    the name conftest.py uses) overrides it.
 
     Missing vectors are an error, never a reason to skip.
     """
-    override = os.environ.get("SIDIAN_VECTORS")
+    override = os.environ.get("SIDIAN_VECTORS") or os.environ.get("SIDIAN_VECTORS_DIR")
     path = Path(override) if override else REPO_ROOT.parent / "shared" / "vectors"
     if not (path / "crypto" / "official.json").is_file():
         raise RuntimeError(
@@ -36,10 +39,9 @@ def vectors_dir() -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
-def load_vectors(relpath: str):
-    with open(vectors_dir() / relpath, encoding="utf-8") as fh:
-        return json.load(fh)
+@cache
+def load_vectors(relpath: str) -> Any:
+    return json.loads((vectors_dir() / relpath).read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------
@@ -64,7 +66,10 @@ def on_curve(x: int, y: int) -> bool:
     return 0 <= x < P and 0 <= y < P and (y * y - (x * x * x + A * x + B)) % P == 0
 
 
-def _add(p1, p2):
+Point = tuple[int, int] | None
+
+
+def _add(p1: Point, p2: Point) -> Point:
     if p1 is None:
         return p2
     if p2 is None:
@@ -81,9 +86,9 @@ def _add(p1, p2):
     return x3, (lam * (x1 - x3) - y1) % P
 
 
-def scalar_mult(k: int, point=(GX, GY)):
+def scalar_mult(k: int, point: Point = (GX, GY)) -> Point:
     """k·point in affine coordinates (slow, variable-time; a test oracle)."""
-    result = None
+    result: Point = None
     addend = point
     while k:
         if k & 1:
@@ -95,12 +100,15 @@ def scalar_mult(k: int, point=(GX, GY)):
 
 def pub_from_priv(d: int) -> bytes:
     """65-byte uncompressed SEC1 public key for scalar d."""
-    x, y = scalar_mult(d)
+    pt = scalar_mult(d)
+    assert pt is not None
+    x, y = pt
     return b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
 
 
 def compress(pub65: bytes) -> bytes:
-    assert len(pub65) == 65 and pub65[0] == 4
+    assert len(pub65) == 65
+    assert pub65[0] == 4
     return bytes([2 + (pub65[64] & 1)]) + pub65[1:33]
 
 
@@ -121,9 +129,11 @@ def e_ref(uid: bytes, pub65: bytes, msg: bytes) -> bytes:
 
 def sign_ref(d: int, e: bytes, k: int) -> tuple[int, int]:
     """GB/T 32918.2 signature with a given nonce (test oracle)."""
-    x1, _ = scalar_mult(k)
-    r = (int.from_bytes(e, "big") + x1) % N
-    assert r != 0 and r + k != N
+    pt = scalar_mult(k)
+    assert pt is not None
+    r = (int.from_bytes(e, "big") + pt[0]) % N
+    assert r != 0
+    assert r + k != N
     s = pow(1 + d, -1, N) * (k - r * d) % N
     assert s != 0
     return r, s
@@ -145,6 +155,7 @@ def verify_ref(pub65: bytes, e: bytes, r: int, s: int) -> bool:
 # --------------------------------------------------------------------------
 # Minimal strict DER for SM2 signatures (GM/T 0009 SEQUENCE {r, s})
 # --------------------------------------------------------------------------
+
 
 def _der_len(n: int) -> bytes:
     if n < 0x80:
@@ -206,14 +217,13 @@ def flip_bit(data: bytes, bit: int) -> bytes:
 # The known-answer hazmat of the native module
 # --------------------------------------------------------------------------
 
-def sign_digest_with_k(private_key: bytes, e: bytes, k: bytes) -> bytes:
-    """Calls the native fixed-nonce signing hazmat; returns what it returns."""
-    from pyservice import _core
 
-    fn = getattr(_core, "_sign_digest_with_nonce", None)
-    if fn is None:
-        raise AssertionError(
-            "pyservice._core exposes no fixed-nonce signing hazmat "
-            f"(have: {sorted(n for n in dir(_core) if not n.startswith('__'))})"
-        )
-    return fn(private_key, e, k)
+def sign_digest_with_k(private_key: bytes, e: bytes, k: bytes) -> bytes:
+    """Native fixed-nonce signing hazmat (known-answer tests only).
+
+    ``pyservice._core._sign_digest_with_nonce(key: PrivateKey, e, k)`` takes
+    32-byte e and k and returns raw ``r || s``.
+    """
+    from pyservice import _core, crypto  # noqa: PLC0415 - keeps the oracles import-free
+
+    return _core._sign_digest_with_nonce(crypto.PrivateKey.from_bytes(private_key), e, k)

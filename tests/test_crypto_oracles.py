@@ -22,36 +22,62 @@ import hmac
 import random
 import shutil
 import subprocess
-import sys
-from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from gmssl import sm2 as gmssl_sm2
+from gmssl import sm2 as gmssl_sm2  # type: ignore[import-untyped]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import crypto_testkit as K  # noqa: E402
-
-from pyservice import crypto  # noqa: E402
-from pyservice.errors import InvalidSignatureError, InvalidTagError  # noqa: E402
+from pyservice import crypto
+from pyservice.errors import InvalidSignatureError, InvalidTagError
+from tests import crypto_testkit as K
 
 SEED = 20261127
 OPENSSL = shutil.which("openssl")
 
 
 def rng(tag: str) -> random.Random:
-    return random.Random(f"{SEED}-{tag}")
+    return random.Random(f"{SEED}-{tag}")  # noqa: S311 - reproducible test data, not keys
 
 
 # ---------------------------------------------------------------- SM3 ----
 
-SM3_LENGTHS = [0, 1, 2, 3, 31, 32, 33, 54, 55, 56, 57, 63, 64, 65, 119, 120, 127,
-               128, 129, 191, 192, 255, 256, 1000, 1024, 4095, 4096, 4097,
-               65_537, (1 << 20) + 3]
+SM3_LENGTHS = [
+    0,
+    1,
+    2,
+    3,
+    31,
+    32,
+    33,
+    54,
+    55,
+    56,
+    57,
+    63,
+    64,
+    65,
+    119,
+    120,
+    127,
+    128,
+    129,
+    191,
+    192,
+    255,
+    256,
+    1000,
+    1024,
+    4095,
+    4096,
+    4097,
+    65_537,
+    (1 << 20) + 3,
+]
 
 
 @pytest.mark.parametrize("length", SM3_LENGTHS, ids=[f"len{n}" for n in SM3_LENGTHS])
-def test_sm3_matches_hashlib(length):
+def test_sm3_matches_hashlib(length: int) -> None:
     data = rng(f"sm3-{length}").randbytes(length)
     want = hashlib.new("sm3", data).digest()
     assert crypto.sm3(data) == want
@@ -66,7 +92,7 @@ def test_sm3_matches_hashlib(length):
     assert h.digest() == want
 
 
-def test_sm3_many_random_lengths():
+def test_sm3_many_random_lengths() -> None:
     r = rng("sm3-many")
     for _ in range(300):
         data = r.randbytes(r.randrange(0, 700))
@@ -75,22 +101,29 @@ def test_sm3_many_random_lengths():
 
 # ----------------------------------------------------------- HMAC-SM3 ----
 
+
+def _hashlib_sm3(data: bytes = b"") -> Any:
+    """Digest constructor for hmac.new (hmac calls it with the long key too)."""
+    return hashlib.new("sm3", data)
+
+
 HMAC_KEY_LENGTHS = [0, 1, 16, 32, 63, 64, 65, 100, 200]
 
 
 @pytest.mark.parametrize("key_len", HMAC_KEY_LENGTHS, ids=[f"key{n}" for n in HMAC_KEY_LENGTHS])
-def test_hmac_sm3_matches_stdlib(key_len):
+def test_hmac_sm3_matches_stdlib(key_len: int) -> None:
     r = rng(f"hmac-{key_len}")
     for msg_len in (0, 1, 55, 56, 64, 65, 1000, 70_000):
         key, msg = r.randbytes(key_len), r.randbytes(msg_len)
         want = hmac.new(key, msg, "sm3").digest()
-        assert want == hmac.new(key, msg, lambda d=b"": hashlib.new("sm3", d)).digest()
+        assert want == hmac.new(key, msg, _hashlib_sm3).digest()
         assert crypto.hmac_sm3(key, msg) == want, (key_len, msg_len)
 
 
 # ------------------------------------------------------ SM2 vs gmssl ----
 
-def gmssl_for(pub65: bytes, d: int | None = None) -> gmssl_sm2.CryptSM2:
+
+def gmssl_for(pub65: bytes, d: int | None = None) -> Any:
     c = gmssl_sm2.CryptSM2(private_key=f"{d:064x}" if d else "00", public_key="")
     c.public_key = pub65[1:].hex()  # bypass the lstrip("04") bug
     return c
@@ -101,12 +134,18 @@ def _random_key(r: random.Random) -> tuple[int, crypto.PrivateKey]:
     return d, crypto.PrivateKey.from_bytes(d.to_bytes(32, "big"))
 
 
-GMSSL_UIDS = [b"1234567812345678", b"", b"alice@example.cn", "颁证机关".encode(), bytes(range(256)) * 2]
+GMSSL_UIDS = [
+    b"1234567812345678",
+    b"",
+    b"alice@example.cn",
+    "颁证机关".encode(),
+    bytes(range(256)) * 2,
+]
 
 
-def test_gmssl_verifies_our_default_id_signatures():
+def test_gmssl_verifies_our_default_id_signatures() -> None:
     r = rng("gmssl-ours-default")
-    for i in range(4):
+    for _i in range(4):
         d, sk = _random_key(r)
         msg = r.randbytes(r.randrange(0, 300))
         pub = sk.public_key().to_bytes()
@@ -118,7 +157,7 @@ def test_gmssl_verifies_our_default_id_signatures():
 
 
 @pytest.mark.parametrize("uid", GMSSL_UIDS, ids=["default", "empty", "email", "utf8", "512B"])
-def test_gmssl_verifies_our_signatures_any_id(uid):
+def test_gmssl_verifies_our_signatures_any_id(uid: bytes) -> None:
     r = rng(f"gmssl-ours-{uid!r}")
     _, sk = _random_key(r)
     pub = sk.public_key().to_bytes()
@@ -129,7 +168,7 @@ def test_gmssl_verifies_our_signatures_any_id(uid):
     assert gmssl_for(pub).verify(f"{rr:064x}{ss:064x}", e) is True
 
 
-def test_we_verify_gmssl_default_id_signatures():
+def test_we_verify_gmssl_default_id_signatures() -> None:
     r = rng("gmssl-theirs-default")
     for _ in range(4):
         d, _sk = _random_key(r)
@@ -137,7 +176,8 @@ def test_we_verify_gmssl_default_id_signatures():
         msg = r.randbytes(r.randrange(0, 300))
         k = f"{K.scalar_from_seed(r.randbytes(32)):064x}"
         raw_hex = gmssl_for(pub, d).sign_with_sm3(msg, k)
-        assert raw_hex and len(raw_hex) == 128
+        assert raw_hex
+        assert len(raw_hex) == 128
         raw = bytes.fromhex(raw_hex)
         der = K.sig_to_der(*K.raw_to_ints(raw))
         pk = crypto.PublicKey.from_bytes(pub)
@@ -149,7 +189,7 @@ def test_we_verify_gmssl_default_id_signatures():
 
 
 @pytest.mark.parametrize("uid", GMSSL_UIDS, ids=["default", "empty", "email", "utf8", "512B"])
-def test_we_verify_gmssl_signatures_any_id(uid):
+def test_we_verify_gmssl_signatures_any_id(uid: bytes) -> None:
     r = rng(f"gmssl-theirs-{uid!r}")
     d = K.scalar_from_seed(r.randbytes(32))
     pub = K.pub_from_priv(d)
@@ -162,7 +202,7 @@ def test_we_verify_gmssl_signatures_any_id(uid):
         crypto.sm2_verify(pub, msg, raw, uid=uid + b"\x00")
 
 
-def test_gmssl_fixed_k_signature_equals_hazmat():
+def test_gmssl_fixed_k_signature_equals_hazmat() -> None:
     """Same key, digest and nonce: our hazmat and gmssl give the same r, s."""
     r = rng("gmssl-fixed-k")
     for _ in range(3):
@@ -191,13 +231,17 @@ def _distid_opt(uid: bytes) -> list[str]:
     return ["-pkeyopt", f"hexdistid:{uid.hex()}"] if uid else []
 
 
-def _ossl(*args: str, stdin: bytes | None = None, check=True) -> subprocess.CompletedProcess:
+def _ossl(
+    *args: str, stdin: bytes | None = None, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     assert OPENSSL, "openssl CLI not found on PATH"
-    return subprocess.run([OPENSSL, *args], input=stdin, capture_output=True, check=check, timeout=30)
+    return subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [OPENSSL, *args], input=stdin, capture_output=True, check=check, timeout=30
+    )
 
 
 @pytest.fixture(scope="module")
-def ossl_key(tmp_path_factory):
+def ossl_key(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """An SM2 key made by `openssl genpkey`, in the forms OpenSSL writes."""
     d = tmp_path_factory.mktemp("ossl")
     priv_pem = d / "priv.pem"
@@ -205,11 +249,16 @@ def ossl_key(tmp_path_factory):
     pub_der = _ossl("pkey", "-in", str(priv_pem), "-pubout", "-outform", "DER").stdout
     sec1_der = _ossl("ec", "-in", str(priv_pem), "-outform", "DER").stdout
     sec1_pem = _ossl("ec", "-in", str(priv_pem)).stdout
-    return {"dir": d, "priv_pem": priv_pem, "pub_der": pub_der, "sec1_der": sec1_der,
-            "sec1_pem": sec1_pem}
+    return {
+        "dir": d,
+        "priv_pem": priv_pem,
+        "pub_der": pub_der,
+        "sec1_der": sec1_der,
+        "sec1_pem": sec1_pem,
+    }
 
 
-def test_openssl_private_key_pem_and_der_read_by_us(ossl_key):
+def test_openssl_private_key_pem_and_der_read_by_us(ossl_key: dict[str, Any]) -> None:
     pem = ossl_key["priv_pem"].read_bytes()
     assert b"-----BEGIN PRIVATE KEY-----" in pem  # PKCS#8
     sk = crypto.PrivateKey.from_pem(pem)
@@ -226,13 +275,23 @@ def test_openssl_private_key_pem_and_der_read_by_us(ossl_key):
 
 
 @pytest.mark.parametrize("uid_name", list(OSSL_UIDS))
-def test_openssl_signs_we_verify(ossl_key, uid_name):
+def test_openssl_signs_we_verify(ossl_key: dict[str, Any], uid_name: str) -> None:
     uid = OSSL_UIDS[uid_name]
     d = ossl_key["dir"]
     msg = rng(f"ossl-sign-{uid_name}").randbytes(211)
     (d / f"m-{uid_name}").write_bytes(msg)
-    sig = _ossl("pkeyutl", "-sign", "-inkey", str(ossl_key["priv_pem"]), "-rawin",
-                "-digest", "sm3", *_distid_opt(uid), "-in", str(d / f"m-{uid_name}")).stdout
+    sig = _ossl(
+        "pkeyutl",
+        "-sign",
+        "-inkey",
+        str(ossl_key["priv_pem"]),
+        "-rawin",
+        "-digest",
+        "sm3",
+        *_distid_opt(uid),
+        "-in",
+        str(d / f"m-{uid_name}"),
+    ).stdout
     K.sig_from_der(sig)  # OpenSSL emits strict DER
     pk = crypto.PublicKey.from_bytes(ossl_key["pub_der"])
     pk.verify(msg, sig, uid=uid)
@@ -242,44 +301,74 @@ def test_openssl_signs_we_verify(ossl_key, uid_name):
 
 
 @pytest.fixture(scope="module")
-def our_key(tmp_path_factory):
+def our_key(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("ours")
-    sk = crypto.PrivateKey.from_bytes(K.scalar_from_seed(rng("ours-key").randbytes(32)).to_bytes(32, "big"))
+    sk = crypto.PrivateKey.from_bytes(
+        K.scalar_from_seed(rng("ours-key").randbytes(32)).to_bytes(32, "big")
+    )
     (d / "pub.pem").write_bytes(_as_bytes(sk.public_key().to_pem()))
     (d / "priv.pem").write_bytes(_as_bytes(sk.to_pem()))
     return {"dir": d, "sk": sk}
 
 
-def _as_bytes(pem) -> bytes:
+def _as_bytes(pem: str | bytes) -> bytes:
     return pem.encode() if isinstance(pem, str) else pem
 
 
 @pytest.mark.parametrize("uid_name", list(OSSL_UIDS))
-def test_we_sign_openssl_verifies(our_key, uid_name):
+def test_we_sign_openssl_verifies(our_key: dict[str, Any], uid_name: str) -> None:
     uid = OSSL_UIDS[uid_name]
     d = our_key["dir"]
     msg = rng(f"ours-sign-{uid_name}").randbytes(97)
     (d / f"m-{uid_name}").write_bytes(msg)
     (d / f"s-{uid_name}").write_bytes(our_key["sk"].sign(msg, uid=uid))
-    out = _ossl("pkeyutl", "-verify", "-pubin", "-inkey", str(d / "pub.pem"), "-rawin",
-                "-digest", "sm3", *_distid_opt(uid), "-in", str(d / f"m-{uid_name}"),
-                "-sigfile", str(d / f"s-{uid_name}"), check=False)
-    assert out.returncode == 0 and b"Verified Successfully" in out.stdout, out
+    out = _ossl(
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        str(d / "pub.pem"),
+        "-rawin",
+        "-digest",
+        "sm3",
+        *_distid_opt(uid),
+        "-in",
+        str(d / f"m-{uid_name}"),
+        "-sigfile",
+        str(d / f"s-{uid_name}"),
+        check=False,
+    )
+    assert out.returncode == 0, out
+    assert b"Verified Successfully" in out.stdout, out
 
 
-def test_openssl_rejects_our_signature_under_other_id(our_key):
+def test_openssl_rejects_our_signature_under_other_id(our_key: dict[str, Any]) -> None:
     """The OpenSSL oracle can say no: wrong ID must fail there too."""
     d = our_key["dir"]
     msg = b"wrong id check"
     (d / "m-neg").write_bytes(msg)
     (d / "s-neg").write_bytes(our_key["sk"].sign(msg, uid=b"right"))
-    out = _ossl("pkeyutl", "-verify", "-pubin", "-inkey", str(d / "pub.pem"), "-rawin",
-                "-digest", "sm3", *_distid_opt(b"wrong"), "-in", str(d / "m-neg"),
-                "-sigfile", str(d / "s-neg"), check=False)
-    assert out.returncode != 0 and b"Failure" in out.stdout, out
+    out = _ossl(
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        str(d / "pub.pem"),
+        "-rawin",
+        "-digest",
+        "sm3",
+        *_distid_opt(b"wrong"),
+        "-in",
+        str(d / "m-neg"),
+        "-sigfile",
+        str(d / "s-neg"),
+        check=False,
+    )
+    assert out.returncode != 0, out
+    assert b"Failure" in out.stdout, out
 
 
-def test_openssl_reads_our_private_key_pem(our_key):
+def test_openssl_reads_our_private_key_pem(our_key: dict[str, Any]) -> None:
     out = _ossl("pkey", "-in", str(our_key["dir"] / "priv.pem"), "-pubout", "-outform", "DER")
     assert out.stdout == our_key["sk"].public_key().to_der()
 
@@ -292,14 +381,14 @@ RFC8998_GCM = {
     "iv": "00001234567800000000ABCD",
     "aad": "FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2",
     "pt": "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD"
-          "EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA",
+    "EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA",
     "ct": "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735"
-          "D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D",
+    "D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D",
     "tag": "83DE3541E4C2B58177E065A9BF7B62EC",
 }
 
 
-def test_sm4_gcm_rfc8998_appendix_a():
+def test_sm4_gcm_rfc8998_appendix_a() -> None:
     v = {k: bytes.fromhex(x) for k, x in RFC8998_GCM.items()}
     sealed = crypto.sm4_gcm_encrypt(v["key"], v["iv"], v["pt"], v["aad"])
     assert sealed == v["ct"] + v["tag"]
@@ -308,14 +397,14 @@ def test_sm4_gcm_rfc8998_appendix_a():
         crypto.sm4_gcm_decrypt(v["key"], v["iv"], sealed, v["aad"][:-1])
 
 
-def _gcm_oracle(key, nonce, pt, aad) -> bytes:
+def _gcm_oracle(key: bytes, nonce: bytes, pt: bytes, aad: bytes) -> bytes:
     enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
     enc.authenticate_additional_data(aad)
     return enc.update(pt) + enc.finalize() + enc.tag
 
 
 @pytest.mark.parametrize("nonce_len", [12, 8, 16, 64], ids=lambda n: f"nonce{n}")
-def test_sm4_gcm_matches_cryptography(nonce_len):
+def test_sm4_gcm_matches_cryptography(nonce_len: int) -> None:
     r = rng(f"gcm-{nonce_len}")
     for pt_len in (0, 1, 15, 16, 17, 31, 32, 33, 100, 1000, 4099):
         key, nonce = r.randbytes(16), r.randbytes(nonce_len)
@@ -327,7 +416,7 @@ def test_sm4_gcm_matches_cryptography(nonce_len):
     assert crypto.sm4_gcm_encrypt(key, nonce, b"x") == _gcm_oracle(key, nonce, b"x", b"")
 
 
-def test_sm4_block_gbt32907_example_through_gcm():
+def test_sm4_block_gbt32907_example_through_gcm() -> None:
     """GB/T 32907 example E_K(K) = 681edf34...4246, reached through GCM.
 
     SM4 is not exposed at Python level. With empty plaintext and aad the GCM
@@ -336,10 +425,10 @@ def test_sm4_block_gbt32907_example_through_gcm():
     checked against the standard's example, then used to compute E_K(J0).
     """
     key = bytes.fromhex("0123456789abcdeffedcba9876543210")
-    ecb = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()
+    ecb = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()  # noqa: S305 - block oracle
     assert ecb.update(key).hex() == "681edf34d206965e86b3e94f536e4246"
     # tag of empty message = E_K(J0): compute J0 and its encryption via ECB
     nonce = bytes(range(12))
     j0 = nonce + b"\x00\x00\x00\x01"
-    ecb = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()
+    ecb = Cipher(algorithms.SM4(key), modes.ECB()).encryptor()  # noqa: S305 - block oracle
     assert crypto.sm4_gcm_encrypt(key, nonce, b"", b"") == ecb.update(j0)

@@ -9,18 +9,15 @@ moderate so the file runs in well under 20 s.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import hmac
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import crypto_testkit as K  # noqa: E402
-
-from pyservice import crypto  # noqa: E402
-from pyservice.errors import InvalidSignatureError, InvalidTagError, MalformedInputError  # noqa: E402
+from pyservice import crypto
+from pyservice.errors import InvalidSignatureError, InvalidTagError, MalformedInputError
+from tests import crypto_testkit as K
 
 REJECT = (InvalidSignatureError, MalformedInputError)
 
@@ -36,7 +33,9 @@ def key_from(seed: bytes) -> crypto.PrivateKey:
     return crypto.PrivateKey.from_bytes(K.scalar_from_seed(seed).to_bytes(32, "big"))
 
 
-def _signed(seed, uid, msg):
+def _signed(
+    seed: bytes, uid: bytes, msg: bytes
+) -> tuple[crypto.PrivateKey, crypto.PublicKey, bytes, bytes]:
     sk = key_from(seed)
     pk = sk.public_key()
     return sk, pk, pk.to_bytes(), sk.sign(msg, uid=uid)
@@ -44,26 +43,28 @@ def _signed(seed, uid, msg):
 
 # ------------------------------------------------------------ round trips ----
 
+
 @FAST
 @given(seed=seeds, uid=uids, msg=messages)
-def test_sign_verify_round_trip(seed, uid, msg):
+def test_sign_verify_round_trip(seed: bytes, uid: bytes, msg: bytes) -> None:
     _, pk, pub, sig = _signed(seed, uid, msg)
     r, s = K.sig_from_der(sig)  # strict, minimal DER
-    assert 1 <= r < K.N and 1 <= s < K.N
+    assert 1 <= r < K.N
+    assert 1 <= s < K.N
     assert pub == K.pub_from_priv(K.scalar_from_seed(seed))
     assert K.verify_ref(pub, K.e_ref(uid, pub, msg), r, s)  # independent check
     raw = K.sig_to_raw(r, s)
     for sig_form in (sig, raw):
-        assert pk.verify(msg, sig_form, uid=uid) is None
-        assert crypto.sm2_verify(pub, msg, sig_form, uid=uid) is None
-        assert crypto.sm2_verify(pk.to_der(), msg, sig_form, uid=uid) is None
-        assert crypto.Sm2Verifier(pk, uid=uid).verify(msg, sig_form) is None
+        pk.verify(msg, sig_form, uid=uid)
+        crypto.sm2_verify(pub, msg, sig_form, uid=uid)
+        crypto.sm2_verify(pk.to_der(), msg, sig_form, uid=uid)
+        crypto.Sm2Verifier(pk, uid=uid).verify(msg, sig_form)
     assert crypto.sm2_verify_batch([(pub, msg, sig), (pub, msg, raw)], uid=uid) == [True, True]
 
 
 @FAST
 @given(seed=seeds, msg=messages)
-def test_default_uid_is_gmt0009(seed, msg):
+def test_default_uid_is_gmt0009(seed: bytes, msg: bytes) -> None:
     sk, pk, pub, sig = _signed(seed, crypto.DEFAULT_UID, msg)
     assert crypto.DEFAULT_UID == b"1234567812345678"
     pk.verify(msg, sig)  # default keyword
@@ -76,7 +77,7 @@ def test_default_uid_is_gmt0009(seed, msg):
 
 @FAST
 @given(seed=seeds)
-def test_key_serialisation_round_trips(seed):
+def test_key_serialisation_round_trips(seed: bytes) -> None:
     sk = key_from(seed)
     pk = sk.public_key()
     d = K.scalar_from_seed(seed).to_bytes(32, "big")
@@ -84,7 +85,8 @@ def test_key_serialisation_round_trips(seed):
     assert crypto.PrivateKey.from_der(sk.to_der()).to_bytes() == d
     assert crypto.PrivateKey.from_pem(sk.to_pem()).to_bytes() == d
     pub = pk.to_bytes()
-    assert len(pub) == 65 and pub[0] == 4
+    assert len(pub) == 65
+    assert pub[0] == 4
     assert pk.to_bytes(compressed=True) == K.compress(pub)
     for form in (pub, K.compress(pub), pk.to_der()):
         assert crypto.PublicKey.from_bytes(form).to_bytes() == pub
@@ -92,7 +94,7 @@ def test_key_serialisation_round_trips(seed):
     assert pk.kid() == K.sm3_ref(pub)[:8].hex()
 
 
-def test_generated_keys_work_and_differ():
+def test_generated_keys_work_and_differ() -> None:
     a, b = crypto.PrivateKey.generate(), crypto.PrivateKey.generate()
     assert a.to_bytes() != b.to_bytes()
     assert 1 <= int.from_bytes(a.to_bytes(), "big") <= K.N - 2
@@ -102,12 +104,19 @@ def test_generated_keys_work_and_differ():
 
 
 @pytest.mark.parametrize(
-    "d, ok",
-    [(0, False), (1, True), (2, True), (K.N - 2, True), (K.N - 1, False), (K.N, False),
-     (2**256 - 1, False)],
+    ("d", "ok"),
+    [
+        (0, False),
+        (1, True),
+        (2, True),
+        (K.N - 2, True),
+        (K.N - 1, False),
+        (K.N, False),
+        (2**256 - 1, False),
+    ],
     ids=["zero", "one", "two", "n-2", "n-1", "n", "max"],
 )
-def test_private_scalar_range(d, ok):
+def test_private_scalar_range(d: int, ok: bool) -> None:
     data = d.to_bytes(32, "big")
     if ok:
         sk = crypto.PrivateKey.from_bytes(data)
@@ -119,14 +128,15 @@ def test_private_scalar_range(d, ok):
 
 
 @pytest.mark.parametrize("length", [0, 31, 33, 64])
-def test_private_key_wrong_length(length):
+def test_private_key_wrong_length(length: int) -> None:
     with pytest.raises(MalformedInputError):
         crypto.PrivateKey.from_bytes(b"\x01" * length)
 
 
 # ---------------------------------------------------------------- ID size ----
 
-def test_uid_8191_bytes_is_accepted():
+
+def test_uid_8191_bytes_is_accepted() -> None:
     sk = key_from(b"\x07" * 32)
     pk = sk.public_key()
     uid = b"\xa5" * 8191
@@ -138,7 +148,7 @@ def test_uid_8191_bytes_is_accepted():
     assert crypto.sm2_verify_batch([(pk.to_bytes(), b"long id", sig)], uid=uid) == [True]
 
 
-def test_uid_8192_bytes_is_malformed():
+def test_uid_8192_bytes_is_malformed() -> None:
     sk = key_from(b"\x07" * 32)
     pk = sk.public_key()
     uid = b"\xa5" * 8192
@@ -159,9 +169,12 @@ def test_uid_8192_bytes_is_malformed():
 
 # --------------------------------------------------------------- bit flips ----
 
+
 @FAST
 @given(seed=seeds, uid=uids, msg=messages.filter(len), data=st.data())
-def test_message_bit_flip_is_invalid(seed, uid, msg, data):
+def test_message_bit_flip_is_invalid(
+    seed: bytes, uid: bytes, msg: bytes, data: st.DataObject
+) -> None:
     _, pk, pub, sig = _signed(seed, uid, msg)
     bit = data.draw(st.integers(0, 8 * len(msg) - 1), label="bit")
     with pytest.raises(InvalidSignatureError):
@@ -172,7 +185,7 @@ def test_message_bit_flip_is_invalid(seed, uid, msg, data):
 
 @FAST
 @given(seed=seeds, uid=uids.filter(len), msg=messages, data=st.data())
-def test_uid_bit_flip_is_invalid(seed, uid, msg, data):
+def test_uid_bit_flip_is_invalid(seed: bytes, uid: bytes, msg: bytes, data: st.DataObject) -> None:
     _, pk, _, sig = _signed(seed, uid, msg)
     bit = data.draw(st.integers(0, 8 * len(uid) - 1), label="bit")
     with pytest.raises(InvalidSignatureError):
@@ -181,7 +194,7 @@ def test_uid_bit_flip_is_invalid(seed, uid, msg, data):
 
 @FAST
 @given(seed=seeds, msg=messages, data=st.data())
-def test_der_signature_bit_flip_is_rejected(seed, msg, data):
+def test_der_signature_bit_flip_is_rejected(seed: bytes, msg: bytes, data: st.DataObject) -> None:
     _, pk, pub, sig = _signed(seed, b"", msg)
     # signing may be randomised, so draw from a fixed range (replayable)
     bad = K.flip_bit(sig, data.draw(st.integers(0, 8 * 72 - 1), label="bit") % (8 * len(sig)))
@@ -193,7 +206,7 @@ def test_der_signature_bit_flip_is_rejected(seed, msg, data):
 
 @FAST
 @given(seed=seeds, msg=messages, bit=st.integers(0, 511))
-def test_raw_signature_bit_flip_is_rejected(seed, msg, bit):
+def test_raw_signature_bit_flip_is_rejected(seed: bytes, msg: bytes, bit: int) -> None:
     _, pk, _, sig = _signed(seed, b"", msg)
     bad = K.flip_bit(K.sig_to_raw(*K.sig_from_der(sig)), bit)
     with pytest.raises(REJECT):
@@ -202,7 +215,7 @@ def test_raw_signature_bit_flip_is_rejected(seed, msg, bit):
 
 @FAST
 @given(seed=seeds, msg=messages, bit=st.integers(0, 65 * 8 - 1))
-def test_public_key_bit_flip_is_rejected(seed, msg, bit):
+def test_public_key_bit_flip_is_rejected(seed: bytes, msg: bytes, bit: int) -> None:
     _, _, pub, sig = _signed(seed, crypto.DEFAULT_UID, msg)
     bad = K.flip_bit(pub, bit)
     with pytest.raises(REJECT):
@@ -215,7 +228,7 @@ def test_public_key_bit_flip_is_rejected(seed, msg, bit):
 
 @FAST
 @given(seed=seeds, msg=messages, bit=st.integers(0, 33 * 8 - 1))
-def test_compressed_key_bit_flip_is_rejected(seed, msg, bit):
+def test_compressed_key_bit_flip_is_rejected(seed: bytes, msg: bytes, bit: int) -> None:
     _, _, pub, sig = _signed(seed, crypto.DEFAULT_UID, msg)
     with pytest.raises(REJECT):
         crypto.sm2_verify(K.flip_bit(K.compress(pub), bit), msg, sig)
@@ -228,26 +241,44 @@ def _x_not_on_curve() -> int:
     return x
 
 
-def test_off_curve_and_infinity_keys_are_malformed():
+def test_off_curve_and_infinity_keys_are_malformed() -> None:
     pub = K.pub_from_priv(5)
     x_off = _x_not_on_curve().to_bytes(32, "big")
     y_plus_one = pub[:33] + ((int.from_bytes(pub[33:], "big") + 1) % K.P).to_bytes(32, "big")
-    for bad in (y_plus_one, b"\x00", b"\x04" + bytes(64), b"\x02" + x_off, b"\x03" + x_off,
-                b"\x04" + K.P.to_bytes(32, "big") + pub[33:], pub[:64], pub + b"\x00",
-                b"\x06" + pub[1:], b"\x05" + pub[1:33]):
+    for bad in (
+        y_plus_one,
+        b"\x00",
+        b"\x04" + bytes(64),
+        b"\x02" + x_off,
+        b"\x03" + x_off,
+        b"\x04" + K.P.to_bytes(32, "big") + pub[33:],
+        pub[:64],
+        pub + b"\x00",
+        b"\x06" + pub[1:],
+        b"\x05" + pub[1:33],
+    ):
         with pytest.raises(MalformedInputError):
             crypto.PublicKey.from_bytes(bad)
         with pytest.raises(MalformedInputError):
             crypto.sm2_verify(bad, b"m", bytes(64))
 
 
-def test_signature_scalars_out_of_range_are_rejected():
+def test_signature_scalars_out_of_range_are_rejected() -> None:
     sk = key_from(b"\x11" * 32)
     pk = sk.public_key()
     r, s = K.sig_from_der(sk.sign(b"m"))
     pk.verify(b"m", K.sig_to_der(r, s))
-    for rr, ss in ((0, s), (r, 0), (r + K.N, s), (r, s + K.N), (K.N, s), (r, K.N),
-                   (r, (s + 1) % K.N), ((r + 1) % K.N, s), (K.N - r, K.N - s)):
+    for rr, ss in (
+        (0, s),
+        (r, 0),
+        (r + K.N, s),
+        (r, s + K.N),
+        (K.N, s),
+        (r, K.N),
+        (r, (s + 1) % K.N),
+        ((r + 1) % K.N, s),
+        (K.N - r, K.N - s),
+    ):
         if rr < 2**256 and ss < 2**256:
             with pytest.raises(REJECT):
                 pk.verify(b"m", K.sig_to_raw(rr, ss))
@@ -257,7 +288,9 @@ def test_signature_scalars_out_of_range_are_rejected():
 
 @FAST
 @given(seed=seeds, msg=messages, cut=st.integers(1, 71), extra=st.binary(min_size=1, max_size=3))
-def test_truncated_or_extended_signature_is_rejected(seed, msg, cut, extra):
+def test_truncated_or_extended_signature_is_rejected(
+    seed: bytes, msg: bytes, cut: int, extra: bytes
+) -> None:
     _, pk, _, sig = _signed(seed, crypto.DEFAULT_UID, msg)
     assume(cut < len(sig))
     for bad in (sig[:cut], sig + extra, sig[:-1]):
@@ -267,43 +300,53 @@ def test_truncated_or_extended_signature_is_rejected(seed, msg, cut, extra):
 
 # --------------------------------------------------------- garbage input ----
 
+
 @settings(max_examples=150, deadline=None)
 @given(sig=st.binary(max_size=140), msg=st.binary(max_size=40))
-def test_random_signature_bytes_only_raise_the_two_errors(sig, msg):
+def test_random_signature_bytes_only_raise_the_two_errors(sig: bytes, msg: bytes) -> None:
     pub = K.pub_from_priv(3)
     with pytest.raises(REJECT):
         crypto.sm2_verify(pub, msg, sig)
 
 
 @st.composite
-def der_like_signatures(draw):
+def der_like_signatures(draw: st.DrawFn) -> bytes:
     """Sequences of two INTEGERs with random (often invalid) contents."""
-    def integer():
-        body = draw(st.one_of(
-            st.integers(-(2**300), 2**300).map(
-                lambda v: v.to_bytes((v.bit_length() + 8) // 8 or 1, "big", signed=True)),
-            st.binary(min_size=0, max_size=40),
-        ))
+
+    def integer() -> bytes:
+        body = draw(
+            st.one_of(
+                st.integers(-(2**300), 2**300).map(
+                    lambda v: v.to_bytes((v.bit_length() + 8) // 8 or 1, "big", signed=True)
+                ),
+                st.binary(min_size=0, max_size=40),
+            )
+        )
         return b"\x02" + bytes([len(body)]) + body
+
     body = integer() + integer() + draw(st.sampled_from([b"", b"\x00", b"\x05\x00"]))
     return b"\x30" + bytes([len(body) % 256]) + body
 
 
 @settings(max_examples=150, deadline=None)
 @given(sig=der_like_signatures())
-def test_der_like_signatures_only_raise_the_two_errors(sig):
+def test_der_like_signatures_only_raise_the_two_errors(sig: bytes) -> None:
     pub = K.pub_from_priv(3)
     with pytest.raises(REJECT):
         crypto.sm2_verify(pub, b"msg", sig)
 
 
 @settings(max_examples=200, deadline=None)
-@given(key=st.one_of(
-    st.binary(max_size=120),
-    st.tuples(st.sampled_from([b"\x02", b"\x03"]), st.binary(min_size=32, max_size=32)).map(b"".join),
-    st.tuples(st.just(b"\x04"), st.binary(min_size=64, max_size=64)).map(b"".join),
-))
-def test_random_public_key_bytes(key):
+@given(
+    key=st.one_of(
+        st.binary(max_size=120),
+        st.tuples(st.sampled_from([b"\x02", b"\x03"]), st.binary(min_size=32, max_size=32)).map(
+            b"".join
+        ),
+        st.tuples(st.just(b"\x04"), st.binary(min_size=64, max_size=64)).map(b"".join),
+    )
+)
+def test_random_public_key_bytes(key: bytes) -> None:
     """Either a valid point (then usable) or MalformedInputError; nothing else."""
     try:
         pk = crypto.PublicKey.from_bytes(key)
@@ -319,32 +362,47 @@ def test_random_public_key_bytes(key):
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.binary(max_size=200))
-def test_random_private_key_der_and_pem_are_malformed(data):
+def test_random_private_key_der_and_pem_are_malformed(data: bytes) -> None:
     with pytest.raises(MalformedInputError):
         crypto.PrivateKey.from_der(data)
     with pytest.raises(MalformedInputError):
-        crypto.PrivateKey.from_pem(b"-----BEGIN PRIVATE KEY-----\n" + data.hex().encode()
-                                   + b"\n-----END PRIVATE KEY-----\n")
+        crypto.PrivateKey.from_pem(
+            b"-----BEGIN PRIVATE KEY-----\n"
+            + data.hex().encode()
+            + b"\n-----END PRIVATE KEY-----\n"
+        )
     with pytest.raises(MalformedInputError):
         crypto.PublicKey.from_pem(data)
 
 
 # ------------------------------------------------------------------ batch ----
 
+
 @st.composite
-def batch_items(draw):
+def batch_items(draw: st.DrawFn) -> list[tuple[str, bytes, bytes]]:
     """A mix of good, wrong-message, wrong-key and malformed items."""
     items = []
     for _ in range(draw(st.integers(0, 12))):
         seed = draw(seeds)
         msg = draw(st.binary(max_size=50))
-        kind = draw(st.sampled_from(["good", "good_raw", "bad_msg", "other_key",
-                                     "garbage_sig", "garbage_key", "empty_sig"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "good",
+                    "good_raw",
+                    "bad_msg",
+                    "other_key",
+                    "garbage_sig",
+                    "garbage_key",
+                    "empty_sig",
+                ]
+            )
+        )
         items.append((kind, seed, msg))
     return items
 
 
-def _materialise(kind, seed, msg, uid):
+def _materialise(kind: str, seed: bytes, msg: bytes, uid: bytes) -> tuple[bytes, bytes, bytes]:
     sk = key_from(seed)
     pub = sk.public_key().to_bytes()
     sig = sk.sign(msg, uid=uid)
@@ -365,7 +423,7 @@ def _materialise(kind, seed, msg, uid):
 
 @FEW
 @given(spec=batch_items(), uid=uids)
-def test_batch_equals_individual(spec, uid):
+def test_batch_equals_individual(spec: list[tuple[str, bytes, bytes]], uid: bytes) -> None:
     items = [_materialise(kind, seed, msg, uid) for kind, seed, msg in spec]
     expected = []
     for pub, msg, sig in items:
@@ -379,7 +437,7 @@ def test_batch_equals_individual(spec, uid):
     assert crypto.sm2_verify_batch(items, uid=uid) == want
 
 
-def test_large_batch_equals_individual():
+def test_large_batch_equals_individual() -> None:
     """Large enough to be split across worker threads."""
     items, want = [], []
     keys = [key_from(bytes([i]) * 32) for i in range(8)]
@@ -406,16 +464,19 @@ nonces = st.binary(min_size=12, max_size=12)
 
 @FAST
 @given(key=keys16, nonce=nonces, pt=st.binary(max_size=200), aad=st.binary(max_size=50))
-def test_gcm_round_trip(key, nonce, pt, aad):
+def test_gcm_round_trip(key: bytes, nonce: bytes, pt: bytes, aad: bytes) -> None:
     sealed = crypto.sm4_gcm_encrypt(key, nonce, pt, aad)
     assert len(sealed) == len(pt) + 16
     assert crypto.sm4_gcm_decrypt(key, nonce, sealed, aad) == pt
 
 
 @FAST
-@given(key=keys16, nonce=nonces, pt=st.binary(max_size=100), aad=st.binary(max_size=30),
-       data=st.data())
-def test_gcm_bit_flips_fail_the_tag(key, nonce, pt, aad, data):
+@given(
+    key=keys16, nonce=nonces, pt=st.binary(max_size=100), aad=st.binary(max_size=30), data=st.data()
+)
+def test_gcm_bit_flips_fail_the_tag(
+    key: bytes, nonce: bytes, pt: bytes, aad: bytes, data: st.DataObject
+) -> None:
     sealed = crypto.sm4_gcm_encrypt(key, nonce, pt, aad)
     bit = data.draw(st.integers(0, 8 * len(sealed) - 1), label="sealed bit")
     with pytest.raises(InvalidTagError):
@@ -427,7 +488,8 @@ def test_gcm_bit_flips_fail_the_tag(key, nonce, pt, aad, data):
     if aad:
         with pytest.raises(InvalidTagError):
             crypto.sm4_gcm_decrypt(
-                key, nonce, sealed, K.flip_bit(aad, data.draw(st.integers(0, 8 * len(aad) - 1))))
+                key, nonce, sealed, K.flip_bit(aad, data.draw(st.integers(0, 8 * len(aad) - 1)))
+            )
     with pytest.raises(InvalidTagError):
         crypto.sm4_gcm_decrypt(key, nonce, sealed, aad + b"\x00")
     if len(sealed) > 16:
@@ -435,7 +497,7 @@ def test_gcm_bit_flips_fail_the_tag(key, nonce, pt, aad, data):
             crypto.sm4_gcm_decrypt(key, nonce, sealed[1:], aad)
 
 
-def test_gcm_malformed_lengths():
+def test_gcm_malformed_lengths() -> None:
     key, nonce = bytes(16), bytes(12)
     sealed = crypto.sm4_gcm_encrypt(key, nonce, b"secret")
     for k in (b"", bytes(15), bytes(17), bytes(32)):
@@ -455,9 +517,10 @@ def test_gcm_malformed_lengths():
 
 # ------------------------------------------------------------------- SM3 ----
 
+
 @FAST
 @given(data=st.binary(max_size=2000), cuts=st.lists(st.integers(0, 2000), max_size=8))
-def test_sm3_streaming_equals_one_shot(data, cuts):
+def test_sm3_streaming_equals_one_shot(data: bytes, cuts: list[int]) -> None:
     h = crypto.Sm3()
     pos = 0
     for c in sorted(cuts):
@@ -473,7 +536,5 @@ def test_sm3_streaming_equals_one_shot(data, cuts):
 
 @FAST
 @given(key=st.binary(max_size=150), msg=st.binary(max_size=300))
-def test_hmac_sm3_is_rfc2104(key, msg):
-    import hmac
-
+def test_hmac_sm3_is_rfc2104(key: bytes, msg: bytes) -> None:
     assert crypto.hmac_sm3(key, msg) == hmac.new(key, msg, "sm3").digest()
