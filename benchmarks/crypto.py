@@ -445,6 +445,17 @@ def machine_info() -> dict:
     }
 
 
+def busy_warning(load: tuple[float, float, float] | None, cores: int | None) -> str | None:
+    """Other processes competing for the cores make every figure (and the
+    thread-scaling ratio above all) unreliable: say so next to the table."""
+    if not load or not cores or load[0] <= 0.5 * cores:
+        return None
+    return (
+        f"WARNING: machine busy at start (1-min load average {load[0]:.1f} on {cores} cores): "
+        "figures are noisy, rerun on a quiet machine before quoting them"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short measurements (smoke test)")
@@ -509,6 +520,9 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     print()
     print(table)
+    busy = busy_warning(info["load_avg_at_start"], info["cores"])
+    if busy:
+        print(f"\n{busy}")
     print(
         f"\n(total {elapsed:.0f} s{'; --quick: numbers are indicative only' if args.quick else ''})"
     )
@@ -520,6 +534,7 @@ def main() -> int:
                 "machine": info,
                 "quick": args.quick,
                 "elapsed_s": elapsed,
+                "busy_warning": busy,
                 "measurements": m,
                 "ratios": rs,
                 "python_call_overhead": overhead,
