@@ -21,8 +21,8 @@ from tests import crypto_testkit as K
 
 REJECT = (InvalidSignatureError, MalformedInputError)
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FEW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 seeds = st.binary(min_size=32, max_size=32)
 uids = st.binary(min_size=0, max_size=100)
@@ -301,7 +301,7 @@ def test_truncated_or_extended_signature_is_rejected(
 # --------------------------------------------------------- garbage input ----
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(sig=st.binary(max_size=140), msg=st.binary(max_size=40))
 def test_random_signature_bytes_only_raise_the_two_errors(sig: bytes, msg: bytes) -> None:
     pub = K.pub_from_priv(3)
@@ -328,7 +328,7 @@ def der_like_signatures(draw: st.DrawFn) -> bytes:
     return b"\x30" + bytes([len(body) % 256]) + body
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(sig=der_like_signatures())
 def test_der_like_signatures_only_raise_the_two_errors(sig: bytes) -> None:
     pub = K.pub_from_priv(3)
@@ -336,7 +336,7 @@ def test_der_like_signatures_only_raise_the_two_errors(sig: bytes) -> None:
         crypto.sm2_verify(pub, b"msg", sig)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     key=st.one_of(
         st.binary(max_size=120),
