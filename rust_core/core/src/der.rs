@@ -118,7 +118,9 @@ impl<'a> Reader<'a> {
                     .ok_or_else(|| malformed("length overflows"))?;
             }
             if len < 0x80 {
-                return Err(malformed("long-form length where short form suffices (BER)"));
+                return Err(malformed(
+                    "long-form length where short form suffices (BER)",
+                ));
             }
             (len, rest)
         };
@@ -190,9 +192,7 @@ fn check_structure(contents: &[u8], depth: usize) -> Result<()> {
 fn uint_magnitude<'a>(contents: &'a [u8], what: &str) -> Result<&'a [u8]> {
     match contents {
         [] => Err(malformed(format!("{what}: zero-length INTEGER"))),
-        [first, ..] if first & 0x80 != 0 => {
-            Err(malformed(format!("{what}: negative INTEGER")))
-        }
+        [first, ..] if first & 0x80 != 0 => Err(malformed(format!("{what}: negative INTEGER"))),
         [0, next, ..] if next & 0x80 == 0 => Err(malformed(format!(
             "{what}: non-minimal INTEGER (superfluous leading zero)"
         ))),
@@ -380,7 +380,9 @@ fn parse_ec_private_key(der: &[u8]) -> Result<EcPrivateKeyParts> {
     if let Some(params) = reader.read_optional(TAG_CONTEXT_0, "ECPrivateKey parameters")? {
         let curve = read_single(params, TAG_OID, "ECPrivateKey parameters")?;
         if curve != OID_SM2_CURVE {
-            return Err(malformed("ECPrivateKey parameters are not namedCurve sm2p256v1"));
+            return Err(malformed(
+                "ECPrivateKey parameters are not namedCurve sm2p256v1",
+            ));
         }
     }
     let public = match reader.read_optional(TAG_CONTEXT_1, "ECPrivateKey publicKey")? {
@@ -536,7 +538,9 @@ mod tests {
 
     #[test]
     fn length_encoding_is_minimal_and_sized_right() {
-        for len in [0usize, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x1_0000, 0xff_ffff, 0x100_0000] {
+        for len in [
+            0usize, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x1_0000, 0xff_ffff, 0x100_0000,
+        ] {
             let mut out = Vec::new();
             push_header(&mut out, TAG_OCTET_STRING, len);
             assert_eq!(out.len(), 1 + length_len(len), "len {len}");
@@ -550,15 +554,15 @@ mod tests {
     #[test]
     fn reader_rejects_bad_lengths() {
         for bad in [
-            &[0x04, 0x80][..],                   // indefinite
-            &[0x04, 0x81, 0x05, 1, 2, 3, 4, 5],  // long form for < 128
-            &[0x04, 0x82, 0x00, 0x80],           // leading zero length octet
-            &[0x04, 0x85, 1, 0, 0, 0, 0],        // too many length octets
-            &[0x04, 0xff],                       // reserved
-            &[0x04, 0x02, 0x00],                 // past the end
-            &[0x04, 0x81],                       // truncated length
-            &[0x04],                             // no length
-            &[0x1f, 0x01, 0x00],                 // high tag number
+            &[0x04, 0x80][..],                  // indefinite
+            &[0x04, 0x81, 0x05, 1, 2, 3, 4, 5], // long form for < 128
+            &[0x04, 0x82, 0x00, 0x80],          // leading zero length octet
+            &[0x04, 0x85, 1, 0, 0, 0, 0],       // too many length octets
+            &[0x04, 0xff],                      // reserved
+            &[0x04, 0x02, 0x00],                // past the end
+            &[0x04, 0x81],                      // truncated length
+            &[0x04],                            // no length
+            &[0x1f, 0x01, 0x00],                // high tag number
         ] {
             assert!(Reader::new(bad).read_any().is_err(), "{bad:02x?}");
         }

@@ -143,14 +143,14 @@ pub fn decode(pem: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>)> {
     // Body lines, as slices of the input: nothing secret is copied yet.
     let mut body: Vec<&[u8]> = Vec::new();
     loop {
-        let line = lines
-            .next()
-            .ok_or_else(|| malformed("no -----END line"))?;
+        let line = lines.next().ok_or_else(|| malformed("no -----END line"))?;
         if line.starts_with(DASHES) {
             if boundary_label(line, END) == Some(label) {
                 break;
             }
-            return Err(malformed("-----END line missing or not matching -----BEGIN"));
+            return Err(malformed(
+                "-----END line missing or not matching -----BEGIN",
+            ));
         }
         if line.is_empty() {
             return Err(malformed("blank line inside the block"));
@@ -236,7 +236,10 @@ pub fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
     debug_assert!(valid_label(label.as_bytes()), "invalid PEM label {label:?}");
     let b64_len = der.len().div_ceil(3) * 4;
     let line_count = b64_len.div_ceil(LINE_LEN);
-    let total = BEGIN.len() + label.len() + DASHES.len() + 1
+    let total = BEGIN.len()
+        + label.len()
+        + DASHES.len()
+        + 1
         + b64_len
         + line_count
         + END.len()
@@ -299,8 +302,7 @@ pub fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
 mod tests {
     use super::*;
 
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     #[test]
     fn decode_char_matches_alphabet_for_every_byte() {
@@ -347,7 +349,9 @@ mod tests {
         for good in ["PUBLIC KEY", "EC PRIVATE KEY", "X", "A-B", "X509 CRL"] {
             assert!(valid_label(good.as_bytes()), "{good}");
         }
-        for bad in ["", " X", "X ", "-X", "X-", "A  B", "A--B", "A -B", "A\tB", "\u{e9}"] {
+        for bad in [
+            "", " X", "X ", "-X", "X-", "A  B", "A--B", "A -B", "A\tB", "\u{e9}",
+        ] {
             assert!(!valid_label(bad.as_bytes()), "{bad:?}");
         }
     }
