@@ -174,6 +174,23 @@ impl Sm3 {
         out
     }
 
+    /// Computes the digest and wipes the running state and buffer (used
+    /// where the state is derived from a key, as in HMAC).
+    pub(crate) fn finalize_and_wipe(&mut self) -> [u8; DIGEST_LEN] {
+        let digest = self.clone().finalize();
+        self.wipe();
+        digest
+    }
+
+    /// Overwrites the running state, buffer and length with zeros.
+    pub(crate) fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        self.state.zeroize();
+        self.buffer.zeroize();
+        self.buffered.zeroize();
+        self.length.zeroize();
+    }
+
     /// The digest of everything absorbed so far, leaving the hasher usable.
     pub fn digest(&self) -> [u8; DIGEST_LEN] {
         self.clone().finalize()
