@@ -121,12 +121,7 @@ impl Ghash {
         // shift here; what falls off (degree ≥ 128) is folded once more.
         let overflow = (p_lo << 127) ^ (p_lo << 126) ^ (p_lo << 121);
         let folded = p_lo ^ (p_lo >> 1) ^ (p_lo >> 2) ^ (p_lo >> 7);
-        self.acc = p_hi
-            ^ folded
-            ^ overflow
-            ^ (overflow >> 1)
-            ^ (overflow >> 2)
-            ^ (overflow >> 7);
+        self.acc = p_hi ^ folded ^ overflow ^ (overflow >> 1) ^ (overflow >> 2) ^ (overflow >> 7);
     }
 
     #[inline(always)]
@@ -390,7 +385,10 @@ mod tests {
     #[test]
     fn rfc8998_appendix_a1() {
         let hex = |s: &str| -> Vec<u8> {
-            (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
         };
         let key = hex("0123456789ABCDEFFEDCBA9876543210");
         let nonce = hex("00001234567800000000ABCD");
@@ -400,5 +398,27 @@ mod tests {
         let sealed = sm4_gcm_encrypt(&key, &nonce, &pt, &aad).unwrap();
         assert_eq!(sealed, want);
         assert_eq!(sm4_gcm_decrypt(&key, &nonce, &sealed, &aad).unwrap(), pt);
+    }
+
+    #[test]
+    fn counter_wraps_modulo_2_32_in_the_low_word_only() {
+        let ctx = Context::new(&[3u8; 16], &[1u8; 12]).unwrap();
+        let mut ctx = ctx;
+        ctx.j0 = [0xab; 16];
+        ctx.j0[12..].copy_from_slice(&0xffff_fffd_u32.to_be_bytes());
+        let mut data = vec![0u8; 5 * BLOCK_LEN + 3];
+        ctx.ctr(&mut data);
+        // Expected counters: ..fffe, ..ffff, ..0000, ..0001, ..0002, ..0003,
+        // with the upper 96 bits untouched.
+        for (i, low) in [0xffff_fffe_u32, 0xffff_ffff, 0, 1, 2, 3]
+            .iter()
+            .enumerate()
+        {
+            let mut block = ctx.j0;
+            block[12..].copy_from_slice(&low.to_be_bytes());
+            ctx.cipher.encrypt_block(&mut block);
+            let chunk = &data[i * BLOCK_LEN..((i + 1) * BLOCK_LEN).min(data.len())];
+            assert_eq!(chunk, &block[..chunk.len()], "block {i}");
+        }
     }
 }

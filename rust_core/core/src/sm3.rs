@@ -56,7 +56,10 @@ fn compress(state: &mut [u32; 8], blocks: &[u8]) {
         let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
         for j in 0..16 {
             let a12 = a.rotate_left(12);
-            let ss1 = a12.wrapping_add(e).wrapping_add(T_ROTATED[j]).rotate_left(7);
+            let ss1 = a12
+                .wrapping_add(e)
+                .wrapping_add(T_ROTATED[j])
+                .rotate_left(7);
             let ss2 = ss1 ^ a12;
             let tt1 = (a ^ b ^ c)
                 .wrapping_add(d)
@@ -77,7 +80,10 @@ fn compress(state: &mut [u32; 8], blocks: &[u8]) {
         }
         for j in 16..64 {
             let a12 = a.rotate_left(12);
-            let ss1 = a12.wrapping_add(e).wrapping_add(T_ROTATED[j]).rotate_left(7);
+            let ss1 = a12
+                .wrapping_add(e)
+                .wrapping_add(T_ROTATED[j])
+                .rotate_left(7);
             let ss2 = ss1 ^ a12;
             let tt1 = ((a & b) | (a & c) | (b & c))
                 .wrapping_add(d)

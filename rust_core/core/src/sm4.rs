@@ -304,7 +304,12 @@ fn tower_inv(t: &Planes8) -> Planes8 {
     let m = mul4(&a1, &a0);
     let n = nu_sq4(&a1);
     let s = sq4(&a0);
-    let d = [m[0] ^ n[0] ^ s[0], m[1] ^ n[1] ^ s[1], m[2] ^ n[2] ^ s[2], m[3] ^ n[3] ^ s[3]];
+    let d = [
+        m[0] ^ n[0] ^ s[0],
+        m[1] ^ n[1] ^ s[1],
+        m[2] ^ n[2] ^ s[2],
+        m[3] ^ n[3] ^ s[3],
+    ];
     let dinv = inv4(&d);
     let hi = mul4(&a1, &dinv);
     let a01 = [a0[0] ^ a1[0], a0[1] ^ a1[1], a0[2] ^ a1[2], a0[3] ^ a1[3]];
