@@ -247,6 +247,12 @@ impl Sm3 {
 
     /// Consumes the hasher and returns the digest.
     pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
+        self.finish()
+    }
+
+    /// Pads, absorbs the padding and returns the digest; the hasher is
+    /// spent afterwards.
+    fn finish(&mut self) -> [u8; DIGEST_LEN] {
         let bit_length = self.length.wrapping_mul(8);
         let mut pad = [0u8; 2 * BLOCK_LEN];
         pad[0] = 0x80;
@@ -269,7 +275,7 @@ impl Sm3 {
     /// Computes the digest and wipes the running state and buffer (used
     /// where the state is derived from a key, as in HMAC).
     pub(crate) fn finalize_and_wipe(&mut self) -> [u8; DIGEST_LEN] {
-        let digest = self.clone().finalize();
+        let digest = self.finish();
         self.wipe();
         digest
     }
