@@ -93,6 +93,10 @@ macro_rules! four_rounds {
     ($ff:ident, $gg:ident, $w:ident, $j:expr,
      $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident) => {{
         let j = $j;
+        if j >= 12 {
+            // Constant after unrolling: W_{j+4}..W_{j+7} for these rounds.
+            expand(&mut $w, j + 4);
+        }
         round!(
             $ff,
             $gg,
@@ -156,19 +160,27 @@ macro_rules! four_rounds {
     }};
 }
 
+/// `W_i..W_{i+3}` from the sixteen words before them.
+#[inline(always)]
+fn expand(w: &mut [u32; 68], i: usize) {
+    for j in i..i + 4 {
+        w[j] = p1(w[j - 16] ^ w[j - 9] ^ w[j - 3].rotate_left(15))
+            ^ w[j - 13].rotate_left(7)
+            ^ w[j - 6];
+    }
+}
+
 /// The compression function CF applied to each 64-byte block in turn.
 fn compress(state: &mut [u32; 8], blocks: &[u8]) {
     debug_assert_eq!(blocks.len() % BLOCK_LEN, 0);
     for block in blocks.chunks_exact(BLOCK_LEN) {
-        // Message expansion: W_0..W_67 (W'_j = W_j ^ W_{j+4} is formed in the round).
+        // Message expansion W_16..W_67 is done just in time, four words
+        // ahead of the rounds that use them (W'_j = W_j ^ W_{j+4} is formed
+        // in the round): its independent work then fills the gaps in the
+        // rounds' long dependency chain instead of running before it.
         let mut w = [0u32; 68];
         for (i, word) in block.chunks_exact(4).enumerate() {
             w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for j in 16..68 {
-            w[j] = p1(w[j - 16] ^ w[j - 9] ^ w[j - 3].rotate_left(15))
-                ^ w[j - 13].rotate_left(7)
-                ^ w[j - 6];
         }
 
         let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
