@@ -175,12 +175,15 @@ struct Context {
     hash_key: [u8; BLOCK_LEN],
     /// Pre-counter block J0.
     j0: [u8; BLOCK_LEN],
+    /// E_K(J0), which masks the tag.
+    tag_mask: [u8; BLOCK_LEN],
 }
 
 impl Drop for Context {
     fn drop(&mut self) {
         self.hash_key.zeroize();
         self.j0.zeroize();
+        self.tag_mask.zeroize();
     }
 }
 
@@ -200,22 +203,29 @@ impl Context {
         }
         let cipher = Sm4::new(key);
         let mut hash_key = [0u8; BLOCK_LEN];
-        cipher.encrypt_block(&mut hash_key);
         let mut j0 = [0u8; BLOCK_LEN];
+        let mut tag_mask;
         if nonce.len() == NONCE_LEN {
             j0[..NONCE_LEN].copy_from_slice(nonce);
             j0[BLOCK_LEN - 1] = 1;
+            // H and E_K(J0) in one pass of the two-block cipher.
+            tag_mask = j0;
+            cipher.encrypt_two_blocks(&mut hash_key, &mut tag_mask);
         } else {
+            cipher.encrypt_block(&mut hash_key);
             // J0 = GHASH_H(IV ‖ 0^(s+64) ‖ [len(IV)]_64).
             let mut g = Ghash::new(&hash_key);
             g.update_padded(nonce);
             g.update_lengths(0, nonce.len());
             j0 = g.value();
+            tag_mask = j0;
+            cipher.encrypt_block(&mut tag_mask);
         }
         Ok(Context {
             cipher,
             hash_key,
             j0,
+            tag_mask,
         })
     }
 
@@ -272,8 +282,7 @@ impl Context {
         g.update_padded(aad);
         g.update_padded(ciphertext);
         g.update_lengths(aad.len(), ciphertext.len());
-        let mut tag = self.j0;
-        self.cipher.encrypt_block(&mut tag);
+        let mut tag = self.tag_mask;
         for (t, s) in tag.iter_mut().zip(g.value()) {
             *t ^= s;
         }
