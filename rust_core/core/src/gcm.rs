@@ -290,13 +290,13 @@ impl Context {
     }
 }
 
-fn check_lengths(text_len: usize, aad: &[u8]) -> Result<()> {
+fn check_lengths(text_len: usize, aad_len: usize) -> Result<()> {
     if text_len as u64 > MAX_PLAINTEXT_LEN {
         return Err(Error::malformed(format!(
             "SM4-GCM text longer than {MAX_PLAINTEXT_LEN} bytes"
         )));
     }
-    if aad.len() as u64 > MAX_AAD_LEN {
+    if aad_len as u64 > MAX_AAD_LEN {
         return Err(Error::malformed(format!(
             "SM4-GCM associated data longer than {MAX_AAD_LEN} bytes"
         )));
@@ -309,7 +309,7 @@ fn check_lengths(text_len: usize, aad: &[u8]) -> Result<()> {
 /// Returns `ciphertext ‖ tag`. Wrong key or nonce length → `Error::Malformed`.
 pub fn sm4_gcm_encrypt(key: &[u8], nonce: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
     let ctx = Context::new(key, nonce)?;
-    check_lengths(plaintext.len(), aad)?;
+    check_lengths(plaintext.len(), aad.len())?;
     let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
     out.extend_from_slice(plaintext);
     ctx.ctr(&mut out);
@@ -330,7 +330,7 @@ pub fn sm4_gcm_decrypt(key: &[u8], nonce: &[u8], sealed: &[u8], aad: &[u8]) -> R
         )));
     }
     let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_LEN);
-    check_lengths(ciphertext.len(), aad)?;
+    check_lengths(ciphertext.len(), aad.len())?;
     let mut expected = ctx.tag(aad, ciphertext);
     let ok: bool = expected.ct_eq(tag).into();
     expected.zeroize();
@@ -451,5 +451,24 @@ mod tests {
             let chunk = &data[i * BLOCK_LEN..((i + 1) * BLOCK_LEN).min(data.len())];
             assert_eq!(chunk, &block[..chunk.len()], "block {i}");
         }
+    }
+
+    #[test]
+    fn sp800_38d_size_limits() {
+        assert!(check_lengths(0, 0).is_ok());
+        let max_text = MAX_PLAINTEXT_LEN as usize;
+        assert!(check_lengths(max_text, 0).is_ok());
+        assert!(matches!(
+            check_lengths(max_text + 1, 0),
+            Err(Error::Malformed(_))
+        ));
+        let max_aad = MAX_AAD_LEN as usize;
+        assert!(check_lengths(0, max_aad).is_ok());
+        assert!(matches!(
+            check_lengths(0, max_aad + 1),
+            Err(Error::Malformed(_))
+        ));
+        // 2^39 − 256 bits of plaintext, in bytes.
+        assert_eq!(MAX_PLAINTEXT_LEN * 8, (1u64 << 39) - 256);
     }
 }
