@@ -22,8 +22,14 @@
 //! Bytes are processed eight at a time in a `u64` ("SWAR"): plane `k` holds
 //! bit `k` of every byte in bit 0 of that byte's lane, so one evaluation of
 //! the circuit substitutes the four bytes of one round input — or of two
-//! blocks' round inputs at once, which the CTR mode of [`crate::gcm`] uses.
+//! blocks' round inputs at once. For bulk work (the CTR mode of
+//! [`crate::gcm`]) a fully bitsliced variant encrypts 64 blocks at a time:
+//! their state is transposed into 128 planes of 64 bits, the S-box circuit
+//! runs on whole planes and the rotations of L become a renaming of planes.
 //! The code has no secret-dependent branches or memory indices.
+//!
+//! Cost on the 2-core development VM (AMD EPYC, noisy): one block ≈ 0.7 µs,
+//! key schedule ≈ 0.7 µs, the 64-block batch ≈ 0.1 µs per block.
 
 use zeroize::Zeroize;
 
