@@ -38,64 +38,168 @@ fn p1(x: u32) -> u32 {
     x ^ x.rotate_left(15) ^ x.rotate_left(23)
 }
 
+#[inline(always)]
+fn ff0(x: u32, y: u32, z: u32) -> u32 {
+    x ^ y ^ z
+}
+
+/// Majority, with one operation fewer than `(x&y)|(x&z)|(y&z)`.
+#[inline(always)]
+fn ff1(x: u32, y: u32, z: u32) -> u32 {
+    (x & y) | (z & (x | y))
+}
+
+#[inline(always)]
+fn gg0(x: u32, y: u32, z: u32) -> u32 {
+    x ^ y ^ z
+}
+
+/// Choice, `(x&y)|(!x&z)` written as `((y^z)&x)^z`.
+#[inline(always)]
+fn gg1(x: u32, y: u32, z: u32) -> u32 {
+    ((y ^ z) & x) ^ z
+}
+
+/// One round. Instead of shifting all eight registers, the caller rotates
+/// the variable names: the new A is written into D's variable and the new E
+/// into H's, B and F are rotated in place, so after the round the roles are
+/// (D, A, B, C, H, E, F, G).
+macro_rules! round {
+    ($ff:ident, $gg:ident, $a:ident, $b:ident, $c:ident, $d:ident,
+     $e:ident, $f:ident, $g:ident, $h:ident, $w:expr, $w4:expr, $t:expr) => {{
+        // Sums are ordered so that the values of the previous round (A, E
+        // and what follows from them) enter last: a shorter critical path.
+        let a12 = $a.rotate_left(12);
+        let ss1 = a12.wrapping_add($e.wrapping_add($t)).rotate_left(7);
+        let ss2 = ss1 ^ a12;
+        let tt1 = $d
+            .wrapping_add($w ^ $w4)
+            .wrapping_add($ff($a, $b, $c))
+            .wrapping_add(ss2);
+        let tt2 = $h
+            .wrapping_add($w)
+            .wrapping_add($gg($e, $f, $g))
+            .wrapping_add(ss1);
+        $b = $b.rotate_left(9);
+        $d = tt1;
+        $f = $f.rotate_left(19);
+        $h = p0(tt2);
+    }};
+}
+
+/// Four rounds starting at round `j`; the register roles come back to where
+/// they started.
+macro_rules! four_rounds {
+    ($ff:ident, $gg:ident, $w:ident, $j:expr,
+     $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident) => {{
+        let j = $j;
+        if j >= 12 {
+            // Constant after unrolling: W_{j+4}..W_{j+7} for these rounds.
+            expand(&mut $w, j + 4);
+        }
+        round!(
+            $ff,
+            $gg,
+            $a,
+            $b,
+            $c,
+            $d,
+            $e,
+            $f,
+            $g,
+            $h,
+            $w[j],
+            $w[j + 4],
+            T_ROTATED[j]
+        );
+        round!(
+            $ff,
+            $gg,
+            $d,
+            $a,
+            $b,
+            $c,
+            $h,
+            $e,
+            $f,
+            $g,
+            $w[j + 1],
+            $w[j + 5],
+            T_ROTATED[j + 1]
+        );
+        round!(
+            $ff,
+            $gg,
+            $c,
+            $d,
+            $a,
+            $b,
+            $g,
+            $h,
+            $e,
+            $f,
+            $w[j + 2],
+            $w[j + 6],
+            T_ROTATED[j + 2]
+        );
+        round!(
+            $ff,
+            $gg,
+            $b,
+            $c,
+            $d,
+            $a,
+            $f,
+            $g,
+            $h,
+            $e,
+            $w[j + 3],
+            $w[j + 7],
+            T_ROTATED[j + 3]
+        );
+    }};
+}
+
+/// `W_i..W_{i+3}` from the sixteen words before them.
+#[inline(always)]
+fn expand(w: &mut [u32; 68], i: usize) {
+    for j in i..i + 4 {
+        w[j] = p1(w[j - 16] ^ w[j - 9] ^ w[j - 3].rotate_left(15))
+            ^ w[j - 13].rotate_left(7)
+            ^ w[j - 6];
+    }
+}
+
 /// The compression function CF applied to each 64-byte block in turn.
 fn compress(state: &mut [u32; 8], blocks: &[u8]) {
     debug_assert_eq!(blocks.len() % BLOCK_LEN, 0);
     for block in blocks.chunks_exact(BLOCK_LEN) {
-        // Message expansion: W_0..W_67 (W'_j = W_j ^ W_{j+4} is formed in the round).
+        // Message expansion W_16..W_67 is done just in time, four words
+        // ahead of the rounds that use them (W'_j = W_j ^ W_{j+4} is formed
+        // in the round): its independent work then fills the gaps in the
+        // rounds' long dependency chain instead of running before it.
         let mut w = [0u32; 68];
         for (i, word) in block.chunks_exact(4).enumerate() {
             w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
         }
-        for j in 16..68 {
-            w[j] = p1(w[j - 16] ^ w[j - 9] ^ w[j - 3].rotate_left(15))
-                ^ w[j - 13].rotate_left(7)
-                ^ w[j - 6];
-        }
 
         let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-        for j in 0..16 {
-            let a12 = a.rotate_left(12);
-            let ss1 = a12.wrapping_add(e).wrapping_add(T_ROTATED[j]).rotate_left(7);
-            let ss2 = ss1 ^ a12;
-            let tt1 = (a ^ b ^ c)
-                .wrapping_add(d)
-                .wrapping_add(ss2)
-                .wrapping_add(w[j] ^ w[j + 4]);
-            let tt2 = (e ^ f ^ g)
-                .wrapping_add(h)
-                .wrapping_add(ss1)
-                .wrapping_add(w[j]);
-            d = c;
-            c = b.rotate_left(9);
-            b = a;
-            a = tt1;
-            h = g;
-            g = f.rotate_left(19);
-            f = e;
-            e = p0(tt2);
-        }
-        for j in 16..64 {
-            let a12 = a.rotate_left(12);
-            let ss1 = a12.wrapping_add(e).wrapping_add(T_ROTATED[j]).rotate_left(7);
-            let ss2 = ss1 ^ a12;
-            let tt1 = ((a & b) | (a & c) | (b & c))
-                .wrapping_add(d)
-                .wrapping_add(ss2)
-                .wrapping_add(w[j] ^ w[j + 4]);
-            let tt2 = ((e & f) | (!e & g))
-                .wrapping_add(h)
-                .wrapping_add(ss1)
-                .wrapping_add(w[j]);
-            d = c;
-            c = b.rotate_left(9);
-            b = a;
-            a = tt1;
-            h = g;
-            g = f.rotate_left(19);
-            f = e;
-            e = p0(tt2);
-        }
+        four_rounds!(ff0, gg0, w, 0, a, b, c, d, e, f, g, h);
+        four_rounds!(ff0, gg0, w, 4, a, b, c, d, e, f, g, h);
+        four_rounds!(ff0, gg0, w, 8, a, b, c, d, e, f, g, h);
+        four_rounds!(ff0, gg0, w, 12, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 16, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 20, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 24, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 28, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 32, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 36, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 40, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 44, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 48, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 52, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 56, a, b, c, d, e, f, g, h);
+        four_rounds!(ff1, gg1, w, 60, a, b, c, d, e, f, g, h);
         for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
             *s ^= v;
         }
@@ -155,6 +259,12 @@ impl Sm3 {
 
     /// Consumes the hasher and returns the digest.
     pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
+        self.finish()
+    }
+
+    /// Pads, absorbs the padding and returns the digest; the hasher is
+    /// spent afterwards.
+    fn finish(&mut self) -> [u8; DIGEST_LEN] {
         let bit_length = self.length.wrapping_mul(8);
         let mut pad = [0u8; 2 * BLOCK_LEN];
         pad[0] = 0x80;
@@ -172,6 +282,23 @@ impl Sm3 {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
+    }
+
+    /// Computes the digest and wipes the running state and buffer (used
+    /// where the state is derived from a key, as in HMAC).
+    pub(crate) fn finalize_and_wipe(&mut self) -> [u8; DIGEST_LEN] {
+        let digest = self.finish();
+        self.wipe();
+        digest
+    }
+
+    /// Overwrites the running state, buffer and length with zeros.
+    pub(crate) fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        self.state.zeroize();
+        self.buffer.zeroize();
+        self.buffered.zeroize();
+        self.length.zeroize();
     }
 
     /// The digest of everything absorbed so far, leaving the hasher usable.

@@ -1,0 +1,122 @@
+# Sidian Verify — build, run and test.
+#
+#   make run    create .venv, install dependencies, build the Rust extension
+#               (release) and start the service on 127.0.0.1:8080
+#   make test   the same build, then every check CI runs (.ci/run)
+#
+# Needs only python3 (>= 3.11), pip, cargo and, where python3 lacks venv, apt.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# Rebuilt when pyproject.toml (dependencies) changes.
+DEPS_STAMP := $(VENV)/.deps-installed
+# The extension as `maturin develop` places it (abi3 build).
+EXTENSION := pyservice/_core.abi3.so
+RUST_SOURCES := Cargo.toml Cargo.lock $(wildcard rust_core/*/Cargo.toml) \
+	$(shell find rust_core -name '*.rs' -not -path '*/target/*' -not -path '*/fuzz/*')
+
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DATA_DIR ?= ./data
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := rust_core/core/fuzz
+FUZZ_TARGETS ?= $(basename $(notdir $(wildcard $(FUZZ_DIR)/fuzz_targets/*.rs)))
+
+.PHONY: help venv build run test test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean
+
+help:
+	@echo "make run        build (release) and serve on $(HOST):$(PORT), data in $(DATA_DIR)"
+	@echo "make test       cargo test, clippy, rustfmt, ruff, mypy --strict, stubtest, pytest"
+	@echo "make venv       .venv with all Python dependencies (dev extras included)"
+	@echo "make build      maturin develop --release into .venv (only if Rust changed)"
+	@echo "make lint       clippy -D warnings, cargo fmt --check, ruff check, ruff format --check"
+	@echo "make typecheck  mypy (strict on pyservice/) and stubtest of pyservice._core"
+	@echo "make fmt        format Rust and Python in place"
+	@echo "make bench      python benchmarks/crypto.py"
+	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make clean      remove .venv, build outputs and caches"
+
+venv: $(DEPS_STAMP)
+
+$(DEPS_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "error: $(PYTHON) must be Python >= 3.11" >&2; exit 1; }
+	@if [ ! -x $(PY) ]; then \
+		$(PYTHON) -m venv $(VENV) || { \
+			echo "python3 -m venv failed; installing python3-venv with apt-get" >&2; \
+			apt-get update -qq && apt-get install -y -qq python3-venv; \
+			$(PYTHON) -m venv --clear $(VENV); }; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb")); \
+		print("\n".join(p["build-system"]["requires"] + p["project"]["dependencies"] \
+		+ p["project"]["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
+	@touch $@
+
+build: $(EXTENSION)
+
+# maturin builds the release extension into pyservice/ and installs the
+# package into .venv as editable (Python changes need no rebuild).
+$(EXTENSION): $(DEPS_STAMP) $(RUST_SOURCES) pyproject.toml
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release
+	@touch $@
+
+run: build
+	$(BIN)/sidian serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+# Every check runs even if an earlier one fails (-k); the exit code is
+# non-zero if any failed. pytest runs last so its summary ends the output.
+test: build
+	@$(MAKE) -k test-rust clippy rustfmt-check ruff typecheck test-py
+
+test-rust:
+	cargo test --locked
+
+lint:
+	@$(MAKE) -k clippy rustfmt-check ruff
+
+clippy:
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+rustfmt-check:
+	cargo fmt --all --check
+
+ruff: $(DEPS_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: build
+	$(BIN)/mypy
+	$(PY) -m mypy.stubtest pyservice._core
+
+test-py: build
+	$(PY) -m pytest
+
+fmt: $(DEPS_STAMP)
+	cargo fmt --all
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: build
+	$(PY) benchmarks/crypto.py
+
+fuzz:
+	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }
+	@[ -n "$(FUZZ_TARGETS)" ] || { echo "error: no targets in $(FUZZ_DIR)/fuzz_targets" >&2; exit 1; }
+	@for target in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$target for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_DIR)/run.sh $$target $(FUZZ_SECONDS) || exit 1; \
+	done
+
+clean:
+	cargo clean
+	rm -rf $(VENV) pyservice/_core*.so .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -1,0 +1,60 @@
+"""Exceptions of Sidian Verify.
+
+The native module (``pyservice._core``) imports these classes and raises
+them, so crypto failures are ordinary Python exceptions that the service
+catches and renders. Each class carries a stable ``code`` (the ``code`` of
+the JSON error shape in api.md) and the HTTP status it maps to when it
+escapes a handler.
+
+This module must not import anything from the package: the native module
+imports it while ``pyservice.crypto`` is being imported.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "InvalidProofError",
+    "InvalidSignatureError",
+    "InvalidTagError",
+    "MalformedInputError",
+    "SidianError",
+]
+
+
+class SidianError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    code: ClassVar[str] = "internal"
+    http_status: ClassVar[int] = 500
+
+
+class MalformedInputError(SidianError, ValueError):
+    """Bytes that cannot be parsed: bad DER or PEM, wrong length, a point not
+    on the curve, a scalar out of range, a signer ID that is too long."""
+
+    code = "malformed_input"
+    http_status = 400
+
+
+class InvalidSignatureError(SidianError):
+    """A well-formed signature that does not verify."""
+
+    code = "invalid_signature"
+    http_status = 422
+
+
+class InvalidTagError(SidianError):
+    """An SM4-GCM authentication tag that does not match (wrong key, nonce,
+    associated data, or tampered ciphertext)."""
+
+    code = "invalid_tag"
+    http_status = 422
+
+
+class InvalidProofError(SidianError):
+    """A ledger (Merkle) proof that does not verify."""
+
+    code = "invalid_proof"
+    http_status = 422

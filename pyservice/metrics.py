@@ -1,0 +1,64 @@
+"""Prometheus metrics of the HTTP layer.
+
+Each application owns its registry (no global state), so several apps in
+one process (tests) do not collide. Labels are bounded: the route name or
+template, never the raw path; a fixed set of methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+__all__ = ["KNOWN_METHODS", "HttpMetrics"]
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# Verification answers in milliseconds; the buckets resolve that range.
+_LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class HttpMetrics:
+    registry: CollectorRegistry
+    requests: Counter
+    duration: Histogram
+
+    @classmethod
+    def create(cls) -> HttpMetrics:
+        registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        requests = Counter(
+            "sidian_http_requests",
+            "HTTP requests answered, by route, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        duration = Histogram(
+            "sidian_http_request_duration_seconds",
+            "Time from the request reaching the app to the response being ready.",
+            ["route", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        return cls(registry=registry, requests=requests, duration=duration)
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        if method not in KNOWN_METHODS:
+            method = "other"
+        self.requests.labels(route, method, str(status)).inc()
+        self.duration.labels(route, method).observe(seconds)
+
+    def render(self, accept: str) -> tuple[bytes, str]:
+        """The exposition for an ``Accept`` header: body and content type."""
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type

@@ -1,0 +1,73 @@
+"""Service settings: a frozen dataclass read from ``SIDIAN_*`` variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = ["ENV_PREFIX", "Settings"]
+
+ENV_PREFIX = "SIDIAN_"
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service reads from its environment.
+
+    ``from_env`` maps each field to ``SIDIAN_<FIELD>`` (upper case); the
+    command line overrides with :func:`dataclasses.replace`.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    log_level: str = "INFO"
+    #: Largest request body accepted; larger bodies get 413 ``too_large``.
+    max_body_bytes: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be in 0..65535, got {self.port}")
+        if self.max_body_bytes <= 0:
+            raise ValueError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
+        if not isinstance(logging.getLevelName(self.log_level.upper()), int):
+            raise ValueError(f"unknown log level {self.log_level!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``SIDIAN_*`` variables (``os.environ`` by default);
+        unset variables keep their defaults. Bad values raise ``ValueError``
+        naming the variable."""
+        env = os.environ if environ is None else environ
+        parsers: dict[str, Callable[[str], object]] = {
+            "host": str,
+            "port": int,
+            "data_dir": Path,
+            "log_level": str,
+            "max_body_bytes": int,
+        }
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            name = ENV_PREFIX + field.name.upper()
+            raw = env.get(name)
+            if raw is None:
+                continue
+            values[field.name] = _parse(name, raw, parsers[field.name])
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ValueError(f"invalid {ENV_PREFIX}* setting: {exc}") from exc
+
+
+def _parse(name: str, raw: str, parser: Callable[[str], _T]) -> _T:
+    try:
+        return parser(raw.strip())
+    except ValueError as exc:
+        raise ValueError(f"{name}: cannot parse {raw!r}: {exc}") from exc

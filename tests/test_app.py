@@ -1,0 +1,209 @@
+"""The application factory, middlewares and operations endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pytest_aiohttp import AiohttpClient
+
+from pyservice.app import create_app
+from pyservice.appkeys import METRICS, REQUEST_ID, SETTINGS
+from pyservice.crypto import PanicException
+from pyservice.errors import InvalidSignatureError, MalformedInputError, SidianError
+from pyservice.settings import Settings
+from tests.conftest import Client
+
+
+async def test_healthz(client: Client) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    assert await response.json() == {"status": "ok"}
+    assert len(response.headers["X-Request-Id"]) == 32
+
+
+async def test_request_ids_differ(client: Client) -> None:
+    first = await client.get("/healthz")
+    second = await client.get("/healthz")
+    assert first.headers["X-Request-Id"] != second.headers["X-Request-Id"]
+
+
+async def test_metrics_count_requests_by_route_not_path(client: Client) -> None:
+    assert (await client.get("/healthz")).status == 200
+    assert (await client.get("/no/such/path/12345")).status == 404
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.content_type == "text/plain"
+    text = await response.text()
+    assert 'sidian_http_requests_total{method="GET",route="healthz",status="200"} 1.0' in text
+    assert 'sidian_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
+    assert "sidian_http_request_duration_seconds_bucket" in text
+    assert "12345" not in text  # raw paths never become labels
+
+
+async def test_metrics_bound_unknown_methods(client: Client) -> None:
+    await client.request("PROPFIND", "/healthz")
+    text = await (await client.get("/metrics")).text()
+    assert 'method="other",route="unmatched",status="405"' in text
+    assert "PROPFIND" not in text
+
+
+async def test_metrics_openmetrics_on_request(client: Client) -> None:
+    response = await client.get(
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert response.content_type == "application/openmetrics-text"
+    assert (await response.text()).rstrip().endswith("# EOF")
+
+
+async def test_not_found_has_the_error_shape(client: Client) -> None:
+    response = await client.get("/v1/nothing-here")
+    assert response.status == 404
+    assert response.content_type == "application/json"
+    body = await response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "request_id"}
+    assert body["error"]["code"] == "not_found"
+    assert body["error"]["request_id"] == response.headers["X-Request-Id"]
+
+
+async def test_method_not_allowed(client: Client) -> None:
+    response = await client.post("/healthz", data=b"{}")
+    assert response.status == 405
+    body = await response.json()
+    assert body["error"]["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def _app_with(settings: Settings, handler: Handler) -> web.Application:
+    app = create_app(settings)
+    app.router.add_route("*", "/boom", handler, name="boom")
+    return app
+
+
+async def test_malformed_input_is_400_with_its_code(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        raise MalformedInputError("QR token is 97 bytes, expected 104")
+
+    client = await aiohttp_client(_app_with(settings, handler))
+    response = await client.get("/boom")
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "malformed_input"
+    assert error["message"] == "QR token is 97 bytes, expected 104"
+    assert error["request_id"] == response.headers["X-Request-Id"]
+
+
+async def test_invalid_signature_escaping_a_handler_is_422(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        raise InvalidSignatureError("signature does not verify")
+
+    client = await aiohttp_client(_app_with(settings, handler))
+    response = await client.get("/boom")
+    assert response.status == 422
+    assert (await response.json())["error"]["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        RuntimeError("secret detail /etc/passwd"),
+        SidianError("secret detail /etc/passwd"),
+        PanicException("secret detail /etc/passwd"),
+    ],
+    ids=["runtime-error", "sidian-error", "rust-panic"],
+)
+async def test_unknown_errors_are_500_internal_without_details(
+    aiohttp_client: AiohttpClient,
+    settings: Settings,
+    exc: BaseException,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        raise exc
+
+    client = await aiohttp_client(_app_with(settings, handler))
+    response = await client.get("/boom")
+    assert response.status == 500
+    text = await response.text()
+    assert "secret detail" not in text
+    error = (await response.json())["error"]
+    assert error == {
+        "code": "internal",
+        "message": "internal error",
+        "request_id": response.headers["X-Request-Id"],
+    }
+    # The details go to the log, tagged with the request id.
+    assert error["request_id"] in caplog.text
+    assert "secret detail" in caplog.text
+
+
+async def test_http_errors_raised_by_handlers_keep_their_text(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        raise web.HTTPTooManyRequests(text="slow down", headers={"Retry-After": "3"})
+
+    client = await aiohttp_client(_app_with(settings, handler))
+    response = await client.get("/boom")
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "3"
+    assert (await response.json())["error"] == {
+        "code": "rate_limited",
+        "message": "slow down",
+        "request_id": response.headers["X-Request-Id"],
+    }
+
+
+async def test_redirects_pass_through(aiohttp_client: AiohttpClient, settings: Settings) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/healthz")
+
+    client = await aiohttp_client(_app_with(settings, handler))
+    response = await client.get("/boom", allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"] == "/healthz"
+
+
+async def test_body_over_the_limit_is_413(aiohttp_client: AiohttpClient, tmp_path: Path) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response()
+
+    settings = Settings(data_dir=tmp_path / "data", max_body_bytes=1024)
+    client = await aiohttp_client(_app_with(settings, handler))
+    response = await client.post("/boom", data=b"x" * 2048)
+    assert response.status == 413
+    assert (await response.json())["error"]["code"] == "too_large"
+
+
+async def test_request_id_is_available_to_handlers(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=request[REQUEST_ID])
+
+    client = await aiohttp_client(_app_with(settings, handler))
+    response = await client.get("/boom")
+    assert await response.text() == response.headers["X-Request-Id"]
+
+
+async def test_cleanup_ctx_creates_the_data_dir(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    app = create_app(settings)
+    assert not settings.data_dir.exists()  # building an app has no side effects
+    await aiohttp_client(app)
+    assert settings.data_dir.is_dir()
+    assert app[SETTINGS] is settings
+
+
+def test_each_app_has_its_own_metrics(settings: Settings) -> None:
+    assert create_app(settings)[METRICS] is not create_app(settings)[METRICS]

@@ -1,0 +1,50 @@
+"""The exception hierarchy of pyservice/errors.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyservice import errors
+
+ALL = [
+    errors.MalformedInputError,
+    errors.InvalidSignatureError,
+    errors.InvalidTagError,
+    errors.InvalidProofError,
+]
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_every_error_is_a_sidian_error_with_a_stable_code(cls: type[errors.SidianError]) -> None:
+    assert issubclass(cls, errors.SidianError)
+    assert issubclass(cls, Exception)
+    assert cls.code.isidentifier()
+    assert cls.code == cls.code.lower()
+    assert 400 <= cls.http_status < 500
+
+
+def test_codes_are_distinct() -> None:
+    codes = [cls.code for cls in [errors.SidianError, *ALL]]
+    assert len(set(codes)) == len(codes)
+
+
+def test_codes_are_the_documented_ones() -> None:
+    assert errors.SidianError.code == "internal"
+    assert errors.MalformedInputError.code == "malformed_input"
+    assert errors.InvalidSignatureError.code == "invalid_signature"
+    assert errors.InvalidTagError.code == "invalid_tag"
+    assert errors.InvalidProofError.code == "invalid_proof"
+
+
+def test_malformed_input_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="bad DER"):
+        raise errors.MalformedInputError("bad DER")
+
+
+def test_verification_failures_are_not_value_errors() -> None:
+    for cls in (errors.InvalidSignatureError, errors.InvalidTagError, errors.InvalidProofError):
+        assert not issubclass(cls, ValueError)
+
+
+def test_all_is_complete() -> None:
+    assert sorted(errors.__all__) == sorted(["SidianError", *(cls.__name__ for cls in ALL)])
