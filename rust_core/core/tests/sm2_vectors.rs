@@ -27,8 +27,7 @@ fn load(name: &str) -> Value {
     let path = vectors_dir().join("crypto").join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read vector file {}: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("bad JSON in {}: {e}", path.display()))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON in {}: {e}", path.display()))
 }
 
 fn hex_field(case: &Value, key: &str) -> Vec<u8> {
@@ -102,7 +101,10 @@ fn official_curve_constants_match() {
     let n = hex_field(curve, "n");
     let mut nm1 = arr32(&n);
     nm1[31] -= 1;
-    assert!(matches!(PrivateKey::from_bytes(&nm1), Err(Error::Malformed(_))));
+    assert!(matches!(
+        PrivateKey::from_bytes(&nm1),
+        Err(Error::Malformed(_))
+    ));
     let mut nm2 = nm1;
     nm2[31] -= 1;
     let k = PrivateKey::from_bytes(&nm2).unwrap();
@@ -162,11 +164,20 @@ fn openssl_verify_cases() {
             let res = Signature::from_der(&sig_der).and_then(|sig| k.verify(&msg, &sig, &uid));
             check(res, valid, malformed_ok, &format!("{what} [{label}, DER]"));
             let res = Signature::from_bytes(&sig_der).and_then(|sig| k.verify(&msg, &sig, &uid));
-            check(res, valid, malformed_ok, &format!("{what} [{label}, from_bytes]"));
-            let res = Verifier::new(*k, &uid).and_then(|v| {
-                Signature::from_bytes(&sig_der).and_then(|sig| v.verify(&msg, &sig))
-            });
-            check(res, valid, malformed_ok, &format!("{what} [{label}, Verifier]"));
+            check(
+                res,
+                valid,
+                malformed_ok,
+                &format!("{what} [{label}, from_bytes]"),
+            );
+            let res = Verifier::new(*k, &uid)
+                .and_then(|v| Signature::from_bytes(&sig_der).and_then(|sig| v.verify(&msg, &sig)));
+            check(
+                res,
+                valid,
+                malformed_ok,
+                &format!("{what} [{label}, Verifier]"),
+            );
         }
         if valid {
             n_valid += 1;
@@ -185,6 +196,9 @@ fn openssl_verify_cases() {
     assert_eq!((n_valid, n_invalid), (48, 48));
 }
 
+/// (SPKI key, message, DER signature, expected verdict).
+type BatchItem = (Vec<u8>, Vec<u8>, Vec<u8>, bool);
+
 #[test]
 fn openssl_valid_cases_batch() {
     let doc = load("sm2-openssl.json");
@@ -195,7 +209,7 @@ fn openssl_valid_cases_batch() {
     uids.dedup();
     let mut checked = 0;
     for uid in uids {
-        let owned: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, bool)> = cases
+        let owned: Vec<BatchItem> = cases
             .iter()
             .filter(|c| hex_field(c, "uid") == uid)
             .map(|c| {

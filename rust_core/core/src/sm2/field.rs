@@ -316,11 +316,11 @@ impl FieldElement {
 
     /// The canonical 32-byte big-endian encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
-        limbs_to_be(&self.to_canonical())
+        limbs_to_be(&self.canonical_limbs())
     }
 
     /// Canonical (non-Montgomery) little-endian limbs.
-    pub(crate) const fn to_canonical(&self) -> [u64; 4] {
+    pub(crate) const fn canonical_limbs(&self) -> [u64; 4] {
         let a = &self.0;
         montgomery_reduce(&[a[0], a[1], a[2], a[3], 0, 0, 0, 0])
     }
@@ -332,7 +332,7 @@ impl FieldElement {
 
     /// 1 if the canonical value is odd.
     pub fn is_odd(&self) -> Choice {
-        Choice::from((self.to_canonical()[0] & 1) as u8)
+        Choice::from((self.canonical_limbs()[0] & 1) as u8)
     }
 
     /// `self + rhs`.

@@ -189,7 +189,9 @@ pub struct PrivateKey {
 
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PrivateKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -198,9 +200,8 @@ impl PrivateKey {
     pub fn generate() -> Result<Self> {
         let mut buf = Zeroizing::new([0u8; 32]);
         loop {
-            getrandom::fill(&mut buf[..]).map_err(|e| {
-                Error::malformed(format!("OS random number generator failed: {e}"))
-            })?;
+            getrandom::fill(&mut buf[..])
+                .map_err(|e| Error::malformed(format!("OS random number generator failed: {e}")))?;
             // Rejection sampling: a draw outside [1, n−2] (probability
             // about 2^-32) is simply redrawn.
             if let Ok(key) = Self::from_bytes(&buf[..]) {
@@ -327,9 +328,9 @@ impl PrivateKey {
         );
         match sign::sign_with_nonce(&self.scalar, &self.d_plus_1_inv, e, &k) {
             Ok((r, s)) => Ok(Signature::from_scalars(r, s)),
-            Err(sign::Unusable::BadR) => Err(Error::malformed(
-                "SM2 nonce k yields r = 0 or r + k = n",
-            )),
+            Err(sign::Unusable::BadR) => {
+                Err(Error::malformed("SM2 nonce k yields r = 0 or r + k = n"))
+            }
             Err(sign::Unusable::ZeroS) => Err(Error::malformed("SM2 nonce k yields s = 0")),
         }
     }

@@ -399,7 +399,7 @@ impl JacobianPoint {
     /// `k·P` by wNAF (w = 5). Variable-time: public `k` and `P` only.
     pub fn mul_vartime(&self, k: &Scalar) -> Self {
         let table = odd_multiples_jacobian(self);
-        let naf = wnaf(&k.to_canonical(), 5);
+        let naf = wnaf(&k.canonical_limbs(), 5);
         let mut acc = Self::IDENTITY;
         for &d in naf.iter().rev() {
             acc = acc.double();
@@ -572,8 +572,8 @@ fn straus_vartime(
     add_q: impl Fn(&JacobianPoint, i8) -> JacobianPoint,
 ) -> JacobianPoint {
     let g_table = &base_tables().odd;
-    let naf1 = wnaf(&u1.to_canonical(), G_WNAF_WIDTH);
-    let naf2 = wnaf(&u2.to_canonical(), wq);
+    let naf1 = wnaf(&u1.canonical_limbs(), G_WNAF_WIDTH);
+    let naf2 = wnaf(&u2.canonical_limbs(), wq);
     let top = match (0..WNAF_LEN).rev().find(|&i| naf1[i] != 0 || naf2[i] != 0) {
         Some(t) => t,
         None => return JacobianPoint::IDENTITY,
@@ -622,10 +622,8 @@ impl PointTable {
             jac[i] = jac[i - 1].add_vartime(&q2);
         }
         let aff = batch_to_affine(&jac);
-        let odd: Box<[AffinePoint; 32]> = aff
-            .into_boxed_slice()
-            .try_into()
-            .expect("32 odd multiples");
+        let odd: Box<[AffinePoint; 32]> =
+            aff.into_boxed_slice().try_into().expect("32 odd multiples");
         PointTable { odd }
     }
 
@@ -707,7 +705,13 @@ mod tests {
     #[test]
     fn wnaf_reconstructs() {
         let n = super::super::scalar::N;
-        for k in [[0u64; 4], [1, 0, 0, 0], [u64::MAX; 4], n, [0xdead_beef, 7, 0, 1 << 63]] {
+        for k in [
+            [0u64; 4],
+            [1, 0, 0, 0],
+            [u64::MAX; 4],
+            n,
+            [0xdead_beef, 7, 0, 1 << 63],
+        ] {
             for w in 2..=8 {
                 let naf = wnaf(&k, w);
                 // Reconstruct with i128 limbs via Horner in base 2 on 5 limbs.

@@ -7,7 +7,7 @@
 //! constant-time except the functions whose names end in `_vartime`.
 
 use super::field::{
-    add_limbs, add_mod, lt_limbs, limbs_from_be, limbs_to_be, mac, r2_mod, reduce_once, sub_limbs,
+    add_limbs, add_mod, limbs_from_be, limbs_to_be, lt_limbs, mac, r2_mod, reduce_once, sub_limbs,
     sub_mod,
 };
 use core::fmt;
@@ -106,11 +106,11 @@ impl Scalar {
 
     /// Canonical 32-byte big-endian encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
-        limbs_to_be(&self.to_canonical())
+        limbs_to_be(&self.canonical_limbs())
     }
 
     /// Canonical (non-Montgomery) little-endian limbs.
-    pub(crate) const fn to_canonical(&self) -> [u64; 4] {
+    pub(crate) const fn canonical_limbs(&self) -> [u64; 4] {
         mont_mul(&self.0, &[1, 0, 0, 0])
     }
 
@@ -179,12 +179,12 @@ pub(crate) const P_MINUS_N: [u64; 4] = sub_limbs(&super::field::P, &N).0;
 
 /// 1 if the canonical value `c` of `s` satisfies `c + n < p`.
 pub(crate) fn plus_n_below_p(s: &Scalar) -> bool {
-    lt_limbs(&s.to_canonical(), &P_MINUS_N) == 1
+    lt_limbs(&s.canonical_limbs(), &P_MINUS_N) == 1
 }
 
 /// `c + n` for canonical limbs `c < p − n` (so the sum is `< p < 2^256`).
 pub(crate) fn canonical_plus_n(s: &Scalar) -> [u64; 4] {
-    add_limbs(&s.to_canonical(), &N).0
+    add_limbs(&s.canonical_limbs(), &N).0
 }
 
 impl ConditionallySelectable for Scalar {

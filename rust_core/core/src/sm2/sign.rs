@@ -156,6 +156,26 @@ mod tests {
         assert_eq!(hmac_sm3(&key, &[b"Hi ", b"There"]), want);
     }
 
+    /// Without additional data our nonce generator is plain RFC 6979 with
+    /// HMAC-SM3, which RustCrypto's `sm2` also uses for deterministic
+    /// signing: the signatures must be identical.
+    #[test]
+    fn deterministic_signatures_match_rustcrypto() {
+        use sm2::dsa::signature::hazmat::PrehashSigner;
+        for seed in 1u8..=8 {
+            let d_bytes = [seed.wrapping_mul(37) ^ 0x5a; 32];
+            let e: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(seed) ^ 0xa5);
+            let d = Scalar::from_bytes(&d_bytes).unwrap();
+            let dinv = d.add(&Scalar::ONE).invert().unwrap();
+            let (r, s) = sign_digest(&d_bytes, &d, &dinv, &e, &[]);
+            let rc = sm2::dsa::SigningKey::from_slice("", &d_bytes).unwrap();
+            let rc_sig: sm2::dsa::Signature = rc.sign_prehash(&e).unwrap();
+            let raw = rc_sig.to_bytes();
+            assert_eq!(r[..], raw[..32], "r, seed {seed}");
+            assert_eq!(s[..], raw[32..], "s, seed {seed}");
+        }
+    }
+
     #[test]
     fn nonces_are_deterministic_and_extra_data_changes_them() {
         let d = [7u8; 32];

@@ -21,10 +21,10 @@ pub(crate) fn verify_prehashed(
     mul: impl FnOnce(&Scalar, &Scalar) -> JacobianPoint,
 ) -> Result<()> {
     // B1, B2: r, s ∈ [1, n−1].
-    let r = Option::<Scalar>::from(Scalar::from_bytes(signature.r()))
-        .ok_or(Error::InvalidSignature)?;
-    let s = Option::<Scalar>::from(Scalar::from_bytes(signature.s()))
-        .ok_or(Error::InvalidSignature)?;
+    let r =
+        Option::<Scalar>::from(Scalar::from_bytes(signature.r())).ok_or(Error::InvalidSignature)?;
+    let s =
+        Option::<Scalar>::from(Scalar::from_bytes(signature.s())).ok_or(Error::InvalidSignature)?;
     if bool::from(r.is_zero() | s.is_zero()) {
         return Err(Error::InvalidSignature);
     }
@@ -45,7 +45,7 @@ pub(crate) fn verify_prehashed(
     let c = r.sub(&Scalar::from_bytes_reduced(e));
     let (x, _, z) = point.coordinates();
     let z2 = z.square();
-    let c_fe = FieldElement::from_canonical(&c.to_canonical());
+    let c_fe = FieldElement::from_canonical(&c.canonical_limbs());
     if *x == c_fe.mul(&z2) {
         return Ok(());
     }
