@@ -28,21 +28,29 @@ use zeroize::Zeroize;
 /// `a + b + carry` → (sum, carry out). `carry` may be any `u64`.
 #[inline(always)]
 pub(crate) const fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
-    let t = (a as u128) + (b as u128) + (carry as u128);
+    // Wrapping u128 arithmetic: the sum always fits, and explicit wrapping
+    // keeps the workspace's `overflow-checks = true` from adding branches.
+    let t = (a as u128)
+        .wrapping_add(b as u128)
+        .wrapping_add(carry as u128);
     (t as u64, (t >> 64) as u64)
 }
 
 /// `a − b − borrow` → (difference, borrow out ∈ {0, 1}); `borrow ∈ {0, 1}`.
+/// Written with `overflowing_sub` so that LLVM emits a `sub`/`sbb` chain.
 #[inline(always)]
 pub(crate) const fn sbb(a: u64, b: u64, borrow: u64) -> (u64, u64) {
-    let t = (a as u128).wrapping_sub((b as u128) + (borrow as u128));
-    (t as u64, (t >> 127) as u64)
+    let (d, b1) = a.overflowing_sub(b);
+    let (d, b2) = d.overflowing_sub(borrow);
+    (d, (b1 | b2) as u64)
 }
 
 /// `acc + a·b + carry` → (low, high). Never overflows `u128`.
 #[inline(always)]
 pub(crate) const fn mac(acc: u64, a: u64, b: u64, carry: u64) -> (u64, u64) {
-    let t = (acc as u128) + (a as u128) * (b as u128) + (carry as u128);
+    let t = ((a as u128).wrapping_mul(b as u128))
+        .wrapping_add(acc as u128)
+        .wrapping_add(carry as u128);
     (t as u64, (t >> 64) as u64)
 }
 
