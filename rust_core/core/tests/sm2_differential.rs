@@ -53,21 +53,36 @@ proptest! {
         let vk = rc_verifying_key(&uid, ours.public_key());
         prop_assert!(vk.verify(&msg, &rc_sig).is_ok());
 
-        // RustCrypto → ours (raw and DER)
+        // RustCrypto → ours (raw r ‖ s; DER is covered by `der_signatures_interoperate`)
         let rc_sig: sm2::dsa::Signature = theirs.sign(&msg);
         let raw = rc_sig.to_bytes();
         let sig = Signature::from_raw(&raw).unwrap();
         prop_assert!(ours.public_key().verify(&msg, &sig, uid.as_bytes()).is_ok());
-        let der = rc_sig.to_der();
-        let sig_der = Signature::from_der(der.as_bytes()).unwrap();
-        prop_assert_eq!(sig_der, sig);
-        prop_assert_eq!(sig.to_der(), der.as_bytes().to_vec());
         let v = Verifier::new(*ours.public_key(), uid.as_bytes()).unwrap();
         prop_assert!(v.verify(&msg, &sig).is_ok());
         // Digest paths agree with message paths.
         let e = ours.public_key().message_digest(&msg, uid.as_bytes()).unwrap();
         prop_assert!(ours.public_key().verify_digest(&e, &sig).is_ok());
         prop_assert!(v.verify_digest(&e, &sig).is_ok());
+    }
+
+    /// DER signatures interoperate both ways, byte for byte.
+    #[test]
+    fn der_signatures_interoperate(
+        d in any::<[u8; 32]>(),
+        msg in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let Some(ours) = our_key(&d) else { return Ok(()) };
+        let uid = "1234567812345678";
+        let rc_sig: sm2::dsa::Signature = rc_signing_key(uid, &d).sign(&msg);
+        let der = rc_sig.to_der();
+        let sig = Signature::from_der(der.as_bytes()).unwrap();
+        prop_assert_eq!(sig, Signature::from_raw(&rc_sig.to_bytes()).unwrap());
+        prop_assert_eq!(sig.to_der(), der.as_bytes().to_vec());
+        prop_assert!(ours.public_key().verify(&msg, &sig, uid.as_bytes()).is_ok());
+        let ours_sig = ours.sign(&msg, uid.as_bytes()).unwrap();
+        let rc_back = sm2::dsa::Signature::from_der(&ours_sig.to_der()).unwrap();
+        prop_assert!(rc_verifying_key(uid, ours.public_key()).verify(&msg, &rc_back).is_ok());
     }
 
     /// Key encodings interoperate with RustCrypto's (SPKI, PKCS#8, SEC1).
