@@ -132,6 +132,52 @@ fn check(result: Result<(), Error>, valid: bool, malformed_ok: bool, what: &str)
     }
 }
 
+/// The valid OpenSSL cases through SEC1 keys and raw `r ‖ s` only (no DER
+/// involved), plus their ID / message / key mutations.
+#[test]
+fn openssl_valid_cases_sec1_raw() {
+    let doc = load("sm2-openssl.json");
+    let cases = doc["cases"].as_array().expect("cases");
+    let valid: Vec<&Value> = cases.iter().filter(|c| c["valid"] == true).collect();
+    assert_eq!(valid.len(), 48, "expected 48 valid OpenSSL cases");
+    for (i, case) in valid.iter().enumerate() {
+        let what = format!("valid case {i}");
+        let key = PublicKey::from_sec1(&hex_field(case, "public_key")).expect("SEC1 key");
+        let uid = hex_field(case, "uid");
+        let msg = hex_field(case, "message");
+        let sig = Signature::from_raw(&hex_field(case, "raw")).expect("raw signature");
+        key.verify(&msg, &sig, &uid)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let e = key.message_digest(&msg, &uid).unwrap();
+        key.verify_digest(&e, &sig).unwrap();
+        Verifier::new(key, &uid)
+            .unwrap()
+            .verify(&msg, &sig)
+            .unwrap();
+        // Mutations: another ID, another message, r and s swapped.
+        let mut other_uid = uid.clone();
+        other_uid.push(b'x');
+        assert_eq!(
+            key.verify(&msg, &sig, &other_uid),
+            Err(Error::InvalidSignature),
+            "{what}"
+        );
+        let mut other_msg = msg.clone();
+        other_msg.push(0);
+        assert_eq!(
+            key.verify(&other_msg, &sig, &uid),
+            Err(Error::InvalidSignature),
+            "{what}"
+        );
+        let swapped = Signature::from_scalars(*sig.s(), *sig.r());
+        assert_eq!(
+            key.verify(&msg, &swapped, &uid),
+            Err(Error::InvalidSignature),
+            "{what}"
+        );
+    }
+}
+
 #[test]
 fn openssl_verify_cases() {
     let doc = load("sm2-openssl.json");
