@@ -112,3 +112,59 @@ pub fn verify_batch(items: &[(&[u8], &[u8], &[u8])], uid: &[u8]) -> Vec<bool> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sm2::field::limbs_to_be;
+    use crate::sm2::point::AffinePoint;
+    use crate::sm2::scalar::N;
+    use subtle::Choice;
+
+    /// A point whose x coordinate lies in [n, p), scaled to Z ≠ 1. Such an
+    /// x1 occurs with probability ~2^-128 for real signatures, so the
+    /// `c + n` branch of the final check is exercised through the `mul`
+    /// hook instead.
+    fn point_with_x_at_least_n() -> (JacobianPoint, [u8; 32]) {
+        for extra in 0u64..1000 {
+            let mut x = N;
+            x[0] += extra;
+            let x_bytes = limbs_to_be(&x);
+            let fe = FieldElement::from_bytes(&x_bytes).unwrap();
+            if let Some(p) =
+                Option::<AffinePoint>::from(AffinePoint::decompress(&fe, Choice::from(0)))
+            {
+                // 2P − P: same point, non-trivial Z.
+                let pj = JacobianPoint::from_affine(&p);
+                let q = pj.double().add_vartime(&pj.neg());
+                assert_ne!(*q.coordinates().2, FieldElement::ONE);
+                return (q, x_bytes);
+            }
+        }
+        unreachable!("half of all x are on the curve");
+    }
+
+    #[test]
+    fn final_check_handles_x1_at_least_n() {
+        let (point, x_bytes) = point_with_x_at_least_n();
+        let x1 = Scalar::from_bytes_reduced(&x_bytes); // x1 − n
+        let r = Scalar::from_u64(12345);
+        let s = Scalar::from_u64(678);
+        // e = r − x1 (mod n) makes R = (e + x1) mod n = r.
+        let e = r.sub(&x1).to_bytes();
+        let sig = Signature::from_scalars(r.to_bytes(), s.to_bytes());
+        assert_eq!(verify_prehashed(&e, &sig, |_, _| point), Ok(()));
+        // c = r − e = x1 − n here, so only the c + n comparison matches.
+        assert!(plus_n_below_p(&r.sub(&Scalar::from_bytes_reduced(&e))));
+        let e_wrong = r.sub(&x1).add(&Scalar::ONE).to_bytes();
+        assert_eq!(
+            verify_prehashed(&e_wrong, &sig, |_, _| point),
+            Err(Error::InvalidSignature)
+        );
+        // The point at infinity never verifies.
+        assert_eq!(
+            verify_prehashed(&e, &sig, |_, _| JacobianPoint::IDENTITY),
+            Err(Error::InvalidSignature)
+        );
+    }
+}
