@@ -264,15 +264,18 @@ impl PrivateKey {
             },
         }
     }
-    /// PEM `PRIVATE KEY` or `EC PRIVATE KEY`.
+    /// PEM `PRIVATE KEY` (PKCS#8), or SEC1 under `EC PRIVATE KEY` or
+    /// `SM2 PRIVATE KEY` (the label OpenSSL 3.0 `openssl ec` writes).
     pub fn from_pem(pem: &[u8]) -> Result<Self> {
         let (label, der) = pem::decode(pem)?;
         let parts = match label.as_str() {
-            "PRIVATE KEY" => der::decode_pkcs8(&der)?,
-            "EC PRIVATE KEY" => der::decode_sec1_private(&der)?,
+            pem::LABEL_PRIVATE_KEY => der::decode_pkcs8(&der)?,
+            pem::LABEL_EC_PRIVATE_KEY | pem::LABEL_SM2_PRIVATE_KEY => {
+                der::decode_sec1_private(&der)?
+            }
             other => {
                 return Err(Error::malformed(format!(
-                    "expected PEM label PRIVATE KEY or EC PRIVATE KEY, got {other}"
+                    "expected PEM label PRIVATE KEY, EC PRIVATE KEY or SM2 PRIVATE KEY, got {other}"
                 )))
             }
         };

@@ -10,29 +10,18 @@
 
 use super::point::{AffinePoint, JacobianPoint};
 use super::scalar::Scalar;
-use crate::sm3::{sm3_parts, BLOCK_LEN, DIGEST_LEN};
+use crate::hmac::HmacSm3;
+use crate::sm3::DIGEST_LEN;
 use zeroize::{Zeroize, Zeroizing};
 
-/// HMAC-SM3 over the concatenation of `parts` (RFC 2104), with a 32-byte
-/// key. Private to signing so that the nonce derivation does not depend on
-/// another module's progress; the padded key blocks are wiped.
-///
-/// TODO(hmac): switch to `crate::hmac::hmac_sm3` once it lands, if it
-/// offers a way to feed several parts without concatenating secrets.
+/// HMAC-SM3 over the concatenation of `parts`, without concatenating the
+/// secrets into a temporary buffer (the keyed states are wiped on drop).
 fn hmac_sm3(key: &[u8; DIGEST_LEN], parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
-    let mut ipad = Zeroizing::new([0x36u8; BLOCK_LEN]);
-    let mut opad = Zeroizing::new([0x5cu8; BLOCK_LEN]);
-    for (i, b) in key.iter().enumerate() {
-        ipad[i] ^= b;
-        opad[i] ^= b;
+    let mut mac = HmacSm3::new(key);
+    for part in parts {
+        mac.update(part);
     }
-    let mut inner_parts: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
-    inner_parts.push(&ipad[..]);
-    inner_parts.extend_from_slice(parts);
-    let mut inner = Zeroizing::new(sm3_parts(&inner_parts));
-    let out = sm3_parts(&[&opad[..], &inner[..]]);
-    inner.zeroize();
-    out
+    mac.finalize()
 }
 
 /// HMAC-DRBG state of RFC 6979 §3.2 (qlen = hlen = 256, so bits2int is the
@@ -139,6 +128,7 @@ pub(crate) fn sign_digest(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sm3::sm3_parts;
 
     #[test]
     fn hmac_matches_rfc2104_definition_for_a_short_key() {
