@@ -589,16 +589,37 @@ fn straus_vartime(
     acc
 }
 
+/// Number of pieces each scalar is split into by [`PointTable`]: the
+/// scalar `k = Σ kⱼ·2^(64j)` and `k·Q = Σ kⱼ·(2^(64j)·Q)`, so with tables
+/// for `2^(64j)·Q` (and `2^(64j)·G`) all pieces share one chain of ~64
+/// doublings instead of 256.
+pub(crate) const SPLIT: usize = 4;
+/// Bits per piece.
+const PIECE: usize = 256 / SPLIT;
+/// Offsets `0..SPLIT_LEN` of the last piece cover the wNAF's carry digits
+/// beyond bit 255.
+const SPLIT_LEN: usize = WNAF_LEN - PIECE * (SPLIT - 1);
+
+/// Digit of `naf` for piece `j` at offset `off` (position `PIECE·j + off`);
+/// the last piece also owns the positions past bit 255.
+#[inline(always)]
+fn split_digit(naf: &[i8; WNAF_LEN], j: usize, off: usize) -> i8 {
+    if j + 1 < SPLIT && off >= PIECE {
+        0
+    } else {
+        naf[PIECE * j + off]
+    }
+}
+
 /// A precomputed table for a recurring public point `Q` (issuer and
-/// platform keys): odd multiples `Q, 3Q, …, 63Q` in affine form for wNAF
-/// with w = 7, so each `Q` digit costs a mixed addition. Built once per
-/// key (one inversion), used by [`PointTable::double_mul_base_vartime`].
-///
-/// This is the place for the fast-SM2 issue to grow a larger per-key
-/// structure (e.g. a split/comb table that also removes doublings).
+/// platform keys): for each `j < SPLIT`, the odd multiples
+/// `(2i+1)·2^(64j)·Q` (`i < 32`) in affine form for wNAF with w = 7, so each
+/// `Q` digit costs a mixed addition and `u1·G + u2·Q` needs only ~64
+/// doublings (see [`SPLIT`]). Built once per key (192 doublings, 124
+/// additions, one inversion), used by [`PointTable::double_mul_base_vartime`].
 #[derive(Clone)]
 pub struct PointTable {
-    odd: Box<[AffinePoint; 32]>,
+    odd: Box<[[AffinePoint; 32]; SPLIT]>,
 }
 
 /// wNAF width of [`PointTable`].
@@ -607,36 +628,79 @@ const Q_TABLE_WIDTH: usize = 7;
 impl fmt::Debug for PointTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PointTable")
-            .field("point", &self.odd[0])
+            .field("point", &self.odd[0][0])
             .finish_non_exhaustive()
     }
+}
+
+/// `[B, 3B, …, (2m−1)B]` appended to `out` for `B = base` (public data).
+fn push_odd_multiples(out: &mut Vec<JacobianPoint>, base: &JacobianPoint, m: usize) {
+    let b2 = base.double();
+    let mut acc = *base;
+    out.push(acc);
+    for _ in 1..m {
+        acc = acc.add_vartime(&b2);
+        out.push(acc);
+    }
+}
+
+/// Builds `SPLIT` rows of `M` odd multiples of `2^(64j)·p` (affine).
+fn split_odd_tables<const M: usize>(p: &AffinePoint) -> Box<[[AffinePoint; M]; SPLIT]> {
+    let mut jac = Vec::with_capacity(SPLIT * M);
+    let mut base = JacobianPoint::from_affine(p);
+    for j in 0..SPLIT {
+        if j > 0 {
+            base = base.double_n(PIECE as u32);
+        }
+        push_odd_multiples(&mut jac, &base, M);
+    }
+    let aff = batch_to_affine(&jac);
+    let mut out: Box<[[AffinePoint; M]; SPLIT]> = Box::new([[AffinePoint::default(); M]; SPLIT]);
+    for (j, row) in out.iter_mut().enumerate() {
+        row.copy_from_slice(&aff[j * M..(j + 1) * M]);
+    }
+    out
 }
 
 impl PointTable {
     /// Precomputes the table for `q` (a public point).
     pub fn new(q: &AffinePoint) -> Self {
-        let qj = JacobianPoint::from_affine(q);
-        let q2 = qj.double();
-        let mut jac = vec![qj; 32];
-        for i in 1..32 {
-            jac[i] = jac[i - 1].add_vartime(&q2);
+        PointTable {
+            odd: split_odd_tables::<32>(q),
         }
-        let aff = batch_to_affine(&jac);
-        let odd: Box<[AffinePoint; 32]> =
-            aff.into_boxed_slice().try_into().expect("32 odd multiples");
-        PointTable { odd }
     }
 
     /// The point the table was built for.
     pub fn point(&self) -> &AffinePoint {
-        &self.odd[0]
+        &self.odd[0][0]
     }
 
-    /// `u1·G + u2·Q`, variable-time (public inputs only).
+    /// `u1·G + u2·Q`, variable-time (public inputs only). Straus over the
+    /// `2·SPLIT` pieces: one chain of ~64 doublings.
     pub fn double_mul_base_vartime(&self, u1: &Scalar, u2: &Scalar) -> JacobianPoint {
-        straus_vartime(u1, u2, Q_TABLE_WIDTH, |acc, d| {
-            add_digit_affine(acc, &self.odd[..], d)
-        })
+        let g = &base_tables().split;
+        let naf1 = wnaf(&u1.canonical_limbs(), G_WNAF_WIDTH);
+        let naf2 = wnaf(&u2.canonical_limbs(), Q_TABLE_WIDTH);
+        let mut acc = JacobianPoint::IDENTITY;
+        let mut started = false;
+        for off in (0..SPLIT_LEN).rev() {
+            if started {
+                acc = acc.double();
+            }
+            for j in 0..SPLIT {
+                let d1 = split_digit(&naf1, j, off);
+                if d1 != 0 {
+                    acc = add_digit_affine(&acc, &g[j][..], d1);
+                    started = true;
+                }
+                let d2 = split_digit(&naf2, j, off);
+                if d2 != 0 {
+                    acc = add_digit_affine(&acc, &self.odd[j][..], d2);
+                    started = true;
+                }
+            }
+        }
+        acc
     }
 }
 
@@ -649,6 +713,9 @@ struct BaseTables {
     comb: Box<[[AffinePoint; 15]; 64]>,
     /// `odd[i] = (2i+1)·G`, `i = 0..64` (verification, wNAF w = 8).
     odd: Box<[AffinePoint; 64]>,
+    /// `split[j][i] = (2i+1)·2^(64j)·G` (verification with a
+    /// [`PointTable`]; `split[0]` equals `odd`).
+    split: Box<[[AffinePoint; 64]; SPLIT]>,
 }
 
 static BASE_TABLES: OnceLock<BaseTables> = OnceLock::new();
@@ -690,7 +757,8 @@ fn build_base_tables() -> BaseTables {
         .into_boxed_slice()
         .try_into()
         .expect("64 odd multiples");
-    BaseTables { comb, odd }
+    let split = split_odd_tables::<64>(&AffinePoint::GENERATOR);
+    BaseTables { comb, odd, split }
 }
 
 #[cfg(test)]
@@ -732,6 +800,59 @@ mod tests {
                 for &d in naf.iter() {
                     assert!(d == 0 || (d % 2 != 0 && (d as i32).abs() < (1 << (w - 1))));
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+    use crate::sm2::field::limbs_to_be;
+    use crate::sm2::scalar::N;
+
+    fn sc(limbs: [u64; 4]) -> Scalar {
+        Scalar::from_bytes_reduced(&limbs_to_be(&limbs))
+    }
+
+    /// The split-table Straus agrees with the unsplit path on scalars whose
+    /// wNAF digits sit at piece boundaries or carry past bit 255.
+    #[test]
+    fn split_table_matches_unsplit_on_edge_scalars() {
+        let q = Option::<AffinePoint>::from(
+            JacobianPoint::mul_base(&Scalar::from_u64(0x1234_5678)).to_affine(),
+        )
+        .unwrap();
+        let table = PointTable::new(&q);
+        let mut nm1 = N;
+        nm1[0] -= 1;
+        let edges = [
+            [0u64; 4],
+            [1, 0, 0, 0],
+            [u64::MAX, 0, 0, 0],
+            [0, 1, 0, 0],
+            [u64::MAX, u64::MAX, 0, 0],
+            [0, 0, 1, 0],
+            [u64::MAX, u64::MAX, u64::MAX, 0],
+            [0, 0, 0, 1],
+            [0, 0, 0, 1 << 63],
+            [u64::MAX; 4],
+            nm1,
+            [0x8000_0000_0000_0000; 4],
+            [0x7fff_ffff_ffff_ffff; 4],
+            [
+                0xaaaa_aaaa_aaaa_aaaa,
+                0x5555_5555_5555_5555,
+                u64::MAX,
+                0xffff_fffe_ffff_ffff,
+            ],
+        ];
+        for a in edges {
+            for b in edges {
+                let (u1, u2) = (sc(a), sc(b));
+                let want = JacobianPoint::double_mul_base_vartime(&u1, &u2, &q);
+                let got = table.double_mul_base_vartime(&u1, &u2);
+                assert_eq!(got, want, "{a:x?} {b:x?}");
             }
         }
     }
