@@ -149,7 +149,7 @@ mod imp {
         unsafe {
             core::arch::asm!(
                 // row 0
-                "mov rdx, qword ptr [{pa}]",
+                "mov rdx, {t5}", // a0 (t5 is free until row 1 writes it)
                 "mulx {t1}, {t0}, qword ptr [{pb}]",
                 "mulx {t2}, {lo}, qword ptr [{pb} + 8]",
                 "add {t1}, {lo}",
@@ -159,7 +159,7 @@ mod imp {
                 "adc {t3}, {lo}",
                 "adc {t4}, 0",
                 // row 1
-                "mov rdx, qword ptr [{pa} + 8]",
+                "mov rdx, {t6}", // a1 (t6 is free until row 2)
                 "xor {lo:e}, {lo:e}",
                 "mulx {hi}, {lo}, qword ptr [{pb}]",
                 "adox {t1}, {lo}",
@@ -176,7 +176,7 @@ mod imp {
                 "adcx {t5}, {lo}",
                 "adox {t5}, {lo}",
                 // row 2
-                "mov rdx, qword ptr [{pa} + 16]",
+                "mov rdx, {t7}", // a2 (t7 is free until row 3)
                 "xor {lo:e}, {lo:e}",
                 "mulx {hi}, {lo}, qword ptr [{pb}]",
                 "adox {t2}, {lo}",
@@ -193,7 +193,7 @@ mod imp {
                 "adcx {t6}, {lo}",
                 "adox {t6}, {lo}",
                 // row 3
-                "mov rdx, qword ptr [{pa} + 24]",
+                "mov rdx, {a3}",
                 "xor {lo:e}, {lo:e}",
                 "mulx {hi}, {lo}, qword ptr [{pb}]",
                 "adox {t3}, {lo}",
@@ -210,16 +210,18 @@ mod imp {
                 "adcx {t7}, {lo}",
                 "adox {t7}, {lo}",
                 reduce_asm!(),
-                pa = in(reg) a.as_ptr(),
+                // `a` arrives in registers (its limbs double as t5..t7
+                // scratch once consumed); `b` is read from memory.
+                a3 = in(reg) a[3],
                 pb = in(reg) b.as_ptr(),
                 t0 = out(reg) t0,
                 t1 = out(reg) t1,
                 t2 = out(reg) t2,
                 t3 = out(reg) t3,
                 t4 = out(reg) _,
-                t5 = out(reg) _,
-                t6 = out(reg) _,
-                t7 = out(reg) _,
+                t5 = inout(reg) a[0] => _,
+                t6 = inout(reg) a[1] => _,
+                t7 = inout(reg) a[2] => _,
                 lo = out(reg) _,
                 hi = out(reg) _,
                 out("rdx") _,
