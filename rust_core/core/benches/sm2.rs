@@ -30,6 +30,16 @@ fn sm2_benches(c: &mut Criterion) {
             k.verify(black_box(MSG), &s, DEFAULT_UID).unwrap()
         })
     });
+    // Same, with the MULX/ADX field code switched off (portable backend).
+    sidian_core::sm2::field_adx::set_adx_enabled(false);
+    g.bench_function("verify/fresh_key, portable field code", |b| {
+        b.iter(|| {
+            let k = PublicKey::from_bytes(black_box(&sec1)).unwrap();
+            let s = Signature::from_bytes(black_box(&der)).unwrap();
+            k.verify(black_box(MSG), &s, DEFAULT_UID).unwrap()
+        })
+    });
+    sidian_core::sm2::field_adx::set_adx_enabled(true);
     g.bench_function("verify/digest (no table)", |b| {
         b.iter(|| {
             public

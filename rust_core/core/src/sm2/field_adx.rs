@@ -126,6 +126,12 @@ mod imp {
         }
     }
 
+    /// Forces the portable path (`false`) or goes back to detection
+    /// (`true`; never enables the assembly on a CPU without BMI2/ADX).
+    pub(super) fn set_enabled(enabled: bool) {
+        HAS_ADX.store(if enabled { 0 } else { 2 }, Ordering::Relaxed);
+    }
+
     #[cold]
     fn detect() -> bool {
         let yes = std::is_x86_feature_detected!("bmi2") && std::is_x86_feature_detected!("adx");
@@ -412,6 +418,18 @@ pub fn adx_available() -> bool {
     {
         false
     }
+}
+
+/// Testing and benchmarking switch: `false` makes field multiplication and
+/// squaring use the portable code from now on (process-wide); `true` returns
+/// to run-time detection, so it can never enable the assembly on a CPU
+/// that lacks BMI2/ADX. Results are identical either way, only the speed
+/// changes.
+pub fn set_adx_enabled(enabled: bool) {
+    #[cfg(target_arch = "x86_64")]
+    imp::set_enabled(enabled);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = enabled;
 }
 
 /// Montgomery product `a·b·R⁻¹ mod p` (inputs `< p`, output fully
