@@ -4,9 +4,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sidian_core::sm2::field::FieldElement;
-use sidian_core::sm2::point::{AffinePoint, JacobianPoint};
+use sidian_core::sm2::point::{AffinePoint, JacobianPoint, PointTable};
 use sidian_core::sm2::scalar::Scalar;
-use sidian_core::sm2::{PrivateKey, PublicKey, Signature, Verifier, DEFAULT_UID};
+use sidian_core::sm2::{verify_batch, PrivateKey, PublicKey, Signature, Verifier, DEFAULT_UID};
 use std::hint::black_box;
 
 /// A QR-token-sized message (formats.md: 40 signed bytes).
@@ -30,6 +30,16 @@ fn sm2_benches(c: &mut Criterion) {
             k.verify(black_box(MSG), &s, DEFAULT_UID).unwrap()
         })
     });
+    // Same, with the MULX/ADX field code switched off (portable backend).
+    sidian_core::sm2::field_adx::set_adx_enabled(false);
+    g.bench_function("verify/fresh_key, portable field code", |b| {
+        b.iter(|| {
+            let k = PublicKey::from_bytes(black_box(&sec1)).unwrap();
+            let s = Signature::from_bytes(black_box(&der)).unwrap();
+            k.verify(black_box(MSG), &s, DEFAULT_UID).unwrap()
+        })
+    });
+    sidian_core::sm2::field_adx::set_adx_enabled(true);
     g.bench_function("verify/digest (no table)", |b| {
         b.iter(|| {
             public
@@ -59,6 +69,11 @@ fn sm2_benches(c: &mut Criterion) {
     let y = x.square().add(&FieldElement::ONE);
     g.bench_function("field/mul", |b| b.iter(|| black_box(x).mul(&black_box(y))));
     g.bench_function("field/square", |b| b.iter(|| black_box(x).square()));
+    g.bench_function("field/mul_portable", |b| {
+        b.iter(|| black_box(x).mul_portable(&black_box(y)))
+    });
+    g.bench_function("field/add", |b| b.iter(|| black_box(x).add(&black_box(y))));
+    g.bench_function("field/sub", |b| b.iter(|| black_box(x).sub(&black_box(y))));
     g.bench_function("field/invert", |b| {
         b.iter(|| black_box(x).invert().unwrap())
     });
@@ -76,11 +91,27 @@ fn sm2_benches(c: &mut Criterion) {
     g.bench_function("point/add_mixed_vartime", |b| {
         b.iter(|| black_box(p).add_mixed_vartime(black_box(&AffinePoint::GENERATOR)))
     });
+    g.bench_function("point/add_vartime (Jacobian)", |b| {
+        let q = p.double();
+        b.iter(|| black_box(p).add_vartime(black_box(&q)))
+    });
     g.bench_function("point/mul_base (CT)", |b| {
         b.iter(|| JacobianPoint::mul_base(black_box(&s2)))
     });
     g.bench_function("point/double_mul_base_vartime", |b| {
         b.iter(|| JacobianPoint::double_mul_base_vartime(black_box(&s1), black_box(&s2), &pa))
+    });
+    // The issue asks for both: interleaved (Straus, above) vs two separate
+    // products added at the end (fixed-base comb for G + wNAF for Q).
+    g.bench_function("point/separate products (mul_base + mul_vartime)", |b| {
+        let qa = JacobianPoint::from_affine(&pa);
+        b.iter(|| {
+            JacobianPoint::mul_base(black_box(&s1)).add_vartime(&qa.mul_vartime(black_box(&s2)))
+        })
+    });
+    let table = PointTable::new(&pa);
+    g.bench_function("point/PointTable::double_mul_base_vartime", |b| {
+        b.iter(|| table.double_mul_base_vartime(black_box(&s1), black_box(&s2)))
     });
     g.finish();
 
@@ -103,6 +134,41 @@ fn sm2_benches(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // Batch of 10,000 distinct keys: verify_batch (pool, all cores) vs the
+    // same items verified one after another on this thread.
+    let mut g = c.benchmark_group("sm2-batch");
+    g.sample_size(10);
+    let owned: Vec<(Vec<u8>, Vec<u8>)> = (0..10_000u32)
+        .map(|i| {
+            let mut d = [0x42u8; 32];
+            d[..4].copy_from_slice(&i.to_be_bytes());
+            let k = PrivateKey::from_bytes(&d).unwrap();
+            let sig = k.sign(MSG, DEFAULT_UID).unwrap().to_der();
+            (k.public_key().to_uncompressed().to_vec(), sig)
+        })
+        .collect();
+    let items: Vec<(&[u8], &[u8], &[u8])> = owned
+        .iter()
+        .map(|(k, s)| (k.as_slice(), MSG, s.as_slice()))
+        .collect();
+    g.throughput(Throughput::Elements(items.len() as u64));
+    g.bench_function("verify_batch 10k (pool)", |b| {
+        b.iter(|| {
+            let r = verify_batch(black_box(&items), DEFAULT_UID);
+            assert!(r.iter().all(|&ok| ok));
+        })
+    });
+    g.bench_function("10k one by one (1 thread)", |b| {
+        b.iter(|| {
+            for (k, m, s) in &items {
+                let k = PublicKey::from_bytes(k).unwrap();
+                let s = Signature::from_bytes(s).unwrap();
+                k.verify(m, &s, DEFAULT_UID).unwrap();
+            }
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("sm3");

@@ -11,13 +11,16 @@
 //! from shifts of `m` and a few additions and subtractions — no
 //! multiplication by `p` at all (see `redc_step`).
 //!
+//! `mul`/`square` go through `field_adx` (MULX/ADX
+//! inline assembly when the CPU has BMI2 and ADX, else the portable code
+//! below); `mul_portable`/`square_portable` are the `const` portable forms.
+//!
 //! Everything here is constant-time (no branch or memory index depends on
 //! an element's value); there is no `_vartime` function in this module.
 //! Portable Rust with `u128` (measured: schoolbook operand scanning beats a
 //! product-scanning/Comba variant here). Faster backends would replace
 //! `mul_wide`, `square_wide` and `montgomery_reduce`; note that MULX/ADX
-//! code behind runtime CPU detection needs `unsafe` to call
-//! `#[target_feature]` functions, which this crate forbids.
+//! code behind runtime CPU detection lives in `field_adx`.
 
 use core::fmt;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
@@ -345,39 +348,52 @@ impl FieldElement {
         Choice::from((self.canonical_limbs()[0] & 1) as u8)
     }
 
-    /// `self + rhs`.
+    /// `self + rhs` (x86-64: a short assembly sequence in `field_adx`).
     #[inline(always)]
-    pub const fn add(&self, rhs: &Self) -> Self {
-        FieldElement(add_mod(&self.0, &rhs.0, &P))
+    pub fn add(&self, rhs: &Self) -> Self {
+        FieldElement(super::field_adx::add_mod_p(&self.0, &rhs.0))
     }
 
     /// `self − rhs`.
     #[inline(always)]
-    pub const fn sub(&self, rhs: &Self) -> Self {
-        FieldElement(sub_mod(&self.0, &rhs.0, &P))
+    pub fn sub(&self, rhs: &Self) -> Self {
+        FieldElement(super::field_adx::sub_mod_p(&self.0, &rhs.0))
     }
 
     /// `2·self`.
     #[inline(always)]
-    pub const fn double(&self) -> Self {
+    pub fn double(&self) -> Self {
         self.add(self)
     }
 
     /// `−self`.
     #[inline(always)]
-    pub const fn neg(&self) -> Self {
-        FieldElement(sub_mod(&[0; 4], &self.0, &P))
+    pub fn neg(&self) -> Self {
+        FieldElement(super::field_adx::sub_mod_p(&[0; 4], &self.0))
     }
 
-    /// `self · rhs`.
+    /// `self · rhs` (MULX/ADX product when the CPU has it, see
+    /// [`super::field_adx`]; identical results either way).
     #[inline(always)]
-    pub const fn mul(&self, rhs: &Self) -> Self {
+    pub fn mul(&self, rhs: &Self) -> Self {
+        FieldElement(super::field_adx::mont_mul(&self.0, &rhs.0))
+    }
+
+    /// `self²` (MULX/ADX product when the CPU has it).
+    #[inline(always)]
+    pub fn square(&self) -> Self {
+        FieldElement(super::field_adx::mont_square(&self.0))
+    }
+
+    /// `self · rhs` with the portable code only (usable in `const`).
+    #[inline(always)]
+    pub const fn mul_portable(&self, rhs: &Self) -> Self {
         FieldElement(mont_mul(&self.0, &rhs.0))
     }
 
-    /// `self²`.
+    /// `self²` with the portable code only (usable in `const`).
     #[inline(always)]
-    pub const fn square(&self) -> Self {
+    pub const fn square_portable(&self) -> Self {
         FieldElement(montgomery_reduce(&square_wide(&self.0)))
     }
 

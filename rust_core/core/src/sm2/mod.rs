@@ -12,6 +12,7 @@
 //! OWNER: SM2 helper.
 
 pub mod field;
+pub mod field_adx;
 mod keys;
 pub mod point;
 pub mod scalar;
