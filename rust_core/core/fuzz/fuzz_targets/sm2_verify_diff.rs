@@ -5,7 +5,10 @@
 //! the remaining bytes then mutate. Both sides must agree on whether the
 //! public key parses and whether the signature verifies; every verification
 //! path of ours (message, digest, cached `Verifier`, `verify_batch`) must
-//! give the same answer.
+//! give the same answer. A digest-level mode builds, for an input-chosen s
+//! (often small, so that s + n fits in 256 bits), the public key for which
+//! (r, s) is valid, and mutates from there: this reaches the range checks
+//! (r, s ≥ n but ≡ a valid value) that real signatures almost never can.
 //!
 //! Comparison is on raw `r ‖ s` (RustCrypto rejects r or s outside
 //! [1, n−1] when the signature is constructed, we at verification: both
@@ -17,6 +20,10 @@ use libfuzzer_sys::fuzz_target;
 use sidian_core::sm2::{verify_batch, PrivateKey, PublicKey, Signature, Verifier};
 use sm2::dsa::signature::hazmat::PrehashVerifier;
 use sm2::dsa::signature::{Signer as _, Verifier as _};
+use sm2::elliptic_curve::ops::Reduce;
+use sm2::elliptic_curve::point::AffineCoordinates;
+use sm2::elliptic_curve::{Group, PrimeField};
+use sm2::{FieldBytes, ProjectivePoint};
 
 const N: [u8; 32] = [
     0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
@@ -172,6 +179,56 @@ fn compare(
     Some(ours)
 }
 
+/// Digest-level comparison: ours (`verify_digest`, and the cached table
+/// path) against RustCrypto's `verify_prehash`, for an arbitrary digest e.
+fn compare_prehash(key: &[u8], e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]) -> Option<bool> {
+    let ours_key = PublicKey::from_sec1(key).ok()?;
+    let theirs_key = sm2::dsa::VerifyingKey::from_sec1_bytes("", key).expect("RustCrypto key");
+    let sig = Signature::from_scalars(*r, *s);
+    let ours = ours_key.verify_digest(e, &sig).is_ok();
+    let theirs = match sm2::dsa::Signature::from_scalars(*r, *s) {
+        Ok(rc_sig) => theirs_key.verify_prehash(e, &rc_sig).is_ok(),
+        Err(_) => false,
+    };
+    let ctx = || format!("key {} e {} r {} s {}", hex(key), hex(e), hex(r), hex(s));
+    assert_eq!(
+        ours,
+        theirs,
+        "verify_digest differs (ours, RustCrypto): {}",
+        ctx()
+    );
+    let v = Verifier::new(ours_key, b"").unwrap();
+    assert_eq!(
+        v.verify_digest(e, &sig).is_ok(),
+        ours,
+        "Verifier: {}",
+        ctx()
+    );
+    Some(ours)
+}
+
+/// A public key for which (r, s) with an input-chosen s (e.g. a small one,
+/// so that s + n still fits in 256 bits) is a valid signature on digest e:
+/// with R = k·G, r = (e + x_R) mod n and t = r + s, the key
+/// d = (k − s)·t⁻¹ satisfies s·G + t·(d·G) = R. Computed with RustCrypto's
+/// arithmetic. None if a degenerate value comes up.
+fn key_for_signature(e: &[u8; 32], k: &[u8; 32], s: &[u8; 32]) -> Option<(Vec<u8>, [u8; 32])> {
+    let scalar = |b: &[u8; 32]| sm2::Scalar::from_repr(FieldBytes::from(*b)).into_option();
+    let (k, s_rc) = (scalar(k)?, scalar(s)?);
+    let x = ProjectivePoint::mul_by_generator(&k).to_affine().x();
+    let r = <sm2::Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*e))
+        + <sm2::Scalar as Reduce<FieldBytes>>::reduce(&x);
+    if bool::from(k.is_zero() | r.is_zero() | s_rc.is_zero()) {
+        return None; // R = ∞, or not a signature
+    }
+    let t_inv = (r + s_rc).invert().into_option()?;
+    let d = (k - s_rc) * t_inv;
+    let private = PrivateKey::from_bytes(&d.to_repr()).ok()?;
+    let mut r_bytes = [0u8; 32];
+    r_bytes.copy_from_slice(&r.to_repr());
+    Some((private.public_key().to_uncompressed().to_vec(), r_bytes))
+}
+
 /// Applies one input-chosen mutation to a (valid) signature case.
 fn mutate(
     input: &mut Reader,
@@ -241,6 +298,46 @@ fuzz_target!(|data: &[u8]| {
     } else {
         uid_from(input.take(uid_len % 64))
     };
+    if mode % 8 >= 4 {
+        // Digest level, a valid signature with a chosen (often small) s,
+        // then up to 3 mutations (r + n and s + n fit when they are small).
+        let e = input.arr32();
+        let k = input.arr32();
+        let s_len = (input.u8() % 33) as usize;
+        let mut s = [0u8; 32];
+        s[32 - s_len..].copy_from_slice(&{
+            let mut v = input.take(s_len).to_vec();
+            v.resize(s_len, 0);
+            v
+        });
+        let Some((mut key, mut r)) = key_for_signature(&e, &k, &s) else {
+            return;
+        };
+        let mutations = (input.u8() % 4) as usize;
+        if mutations == 0 {
+            assert_eq!(
+                compare_prehash(&key, &e, &r, &s),
+                Some(true),
+                "constructed signature did not verify (e {}, k {})",
+                hex(&e),
+                hex(&k)
+            );
+            return;
+        }
+        let (mut dummy_uid, mut dummy_msg) = (String::new(), Vec::new());
+        for _ in 0..mutations {
+            mutate(
+                &mut input,
+                &mut key,
+                &mut dummy_uid,
+                &mut dummy_msg,
+                &mut r,
+                &mut s,
+            );
+        }
+        compare_prehash(&key, &e, &r, &s);
+        return;
+    }
     match mode % 4 {
         // Everything raw: key bytes (65 or 33), r, s, message.
         0 => {
