@@ -28,8 +28,13 @@ DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := rust_core/core/fuzz
 FUZZ_TARGETS ?= $(basename $(notdir $(wildcard $(FUZZ_DIR)/fuzz_targets/*.rs)))
+# Correctness gates (see the targets below).
+ARITH_CASES ?= 20000000
+POINT_CASES ?= 2000
+CT_SECONDS ?= 20
 
-.PHONY: help venv build run test test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean
+.PHONY: help venv build run test test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
+	arith-long fuzz-diff ct-check
 
 help:
 	@echo "make run        build (release) and serve on $(HOST):$(PORT), data in $(DATA_DIR)"
@@ -41,6 +46,9 @@ help:
 	@echo "make fmt        format Rust and Python in place"
 	@echo "make bench      python benchmarks/crypto.py"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make arith-long SM2 field/scalar ops vs bigints, ARITH_CASES (default 20000000) each"
+	@echo "make fuzz-diff  fuzz SM2 verify against RustCrypto sm2 for FUZZ_SECONDS (default 60)"
+	@echo "make ct-check   dudect timing test of SM2 signing, CT_SECONDS (default 20) per experiment"
 	@echo "make clean      remove .venv, build outputs and caches"
 
 venv: $(DEPS_STAMP)
@@ -115,6 +123,22 @@ fuzz:
 		echo "== fuzz $$target for $(FUZZ_SECONDS) s"; \
 		$(FUZZ_DIR)/run.sh $$target $(FUZZ_SECONDS) || exit 1; \
 	done
+
+# The SM2 arithmetic gate with many more cases than `cargo test` runs
+# (1,000,000 per operation there), in the release profile.
+arith-long:
+	SIDIAN_ARITH_CASES=$(ARITH_CASES) SIDIAN_POINT_CASES=$(POINT_CASES) \
+		cargo test --locked --release -p sidian-core --test sm2_arith_million -- --nocapture
+
+# Differential fuzzing of SM2 verification against RustCrypto's sm2 crate.
+fuzz-diff:
+	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }
+	$(FUZZ_DIR)/run.sh sm2_verify_diff $(FUZZ_SECONDS)
+
+# dudect-style constant-time check of signing (exits non-zero on a leak or
+# if a positive control goes undetected). Results: benchmarks/RESULTS.md.
+ct-check:
+	cargo run --locked --release -p sidian-core --example ct_sign -- $(CT_SECONDS)
 
 clean:
 	cargo clean
