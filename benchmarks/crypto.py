@@ -471,6 +471,10 @@ def machine_info() -> dict:
     }
 
 
+# Issue target: a verify through pyservice.crypto costs at most 1.1x the Rust-only time.
+OVERHEAD_TARGET = 1.1
+
+
 def python_overhead(m: dict) -> dict:
     """Python call overhead: pyservice single verify minus the Rust-only criterion time."""
     rust = rust_only_verify_ns()
@@ -481,9 +485,14 @@ def python_overhead(m: dict) -> dict:
         py_us = m["ours_verify_fresh"]["us_per_op"]
         diff = py_us - ns / 1e3
         noise = "; <0: below the noise, criterion ran at another time" if diff < 0 else ""
+        ratio = py_us / (ns / 1e3)
+        verdict = "PASS" if ratio <= OVERHEAD_TARGET else "MISS"
         overhead = {
-            "text": f"{diff:.2f} µs/op  (py {py_us:.2f} µs vs criterion median "
-            f"{ns / 1e3:.2f} µs, '{bench_id}'{noise})",
+            "text": f"{ratio:.3f}x (target ≤{OVERHEAD_TARGET}x) {verdict}: {diff:+.2f} µs/op  "
+            f"(py {py_us:.2f} µs vs criterion median {ns / 1e3:.2f} µs, '{bench_id}'{noise})",
+            "ratio": ratio,
+            "target": OVERHEAD_TARGET,
+            "pass": ratio <= OVERHEAD_TARGET,
             "value_us": diff,
             "rust_us": ns / 1e3,
             "criterion_bench": bench_id,
