@@ -340,26 +340,9 @@ impl JacobianPoint {
         let u2 = other.x.mul(&z1z1);
         let s1 = self.y.mul(&other.z).mul(&z2z2);
         let s2 = other.y.mul(&self.z).mul(&z1z1);
-        let h = u2.sub(&u1);
-        let r_half = s2.sub(&s1);
-        if bool::from(h.is_zero()) {
-            if bool::from(r_half.is_zero()) {
-                return self.double();
-            }
-            return Self::IDENTITY;
-        }
-        let i = h.double().square();
-        let j = h.mul(&i);
-        let r = r_half.double();
-        let v = u1.mul(&i);
-        let x3 = r.square().sub(&j).sub(&v.double());
-        let y3 = r.mul(&v.sub(&x3)).sub(&s1.mul(&j).double());
-        let z3 = self.z.add(&other.z).square().sub(&z1z1).sub(&z2z2).mul(&h);
-        JacobianPoint {
-            x: x3,
-            y: y3,
-            z: z3,
-        }
+        // Z1·Z2 from (Z1 + Z2)² − Z1² − Z2² (a square instead of a product).
+        let z1z2_double = self.z.add(&other.z).square().sub(&z1z1).sub(&z2z2);
+        self.add_tail(&u1, &u2, &s1, &s2, &z1z2_double)
     }
 
     /// `k·G`, constant-time in `k` (signing, key generation).
@@ -570,8 +553,16 @@ impl JacobianPoint {
         let u2 = o.x.mul(&z1z1);
         let s1 = self.y.mul(&other.zzz);
         let s2 = oy.mul(&self.z).mul(&z1z1);
-        let h = u2.sub(&u1);
-        let r_half = s2.sub(&s1);
+        self.add_tail(&u1, &u2, &s1, &s2, &self.z.mul(&o.z).double())
+    }
+
+    /// The common end of the add-2007-bl additions: from U1, U2, S1, S2 and
+    /// 2·Z1·Z2, with the special cases P + P (doubling) and P + (−P) = ∞.
+    /// Variable-time (public inputs only).
+    #[inline(always)]
+    fn add_tail(&self, u1: &Fe, u2: &Fe, s1: &Fe, s2: &Fe, z1z2_double: &Fe) -> Self {
+        let h = u2.sub(u1);
+        let r_half = s2.sub(s1);
         if bool::from(h.is_zero()) {
             if bool::from(r_half.is_zero()) {
                 return self.double();
@@ -584,7 +575,7 @@ impl JacobianPoint {
         let v = u1.mul(&i);
         let x3 = r.square().sub(&j).sub(&v.double());
         let y3 = r.mul(&v.sub(&x3)).sub(&s1.mul(&j).double());
-        let z3 = self.z.mul(&o.z).mul(&h.double());
+        let z3 = z1z2_double.mul(&h);
         JacobianPoint {
             x: x3,
             y: y3,
