@@ -7,8 +7,11 @@ the other tests/test_crypto_*.py files."""
 from __future__ import annotations
 
 import hmac
+import os
 import re
+import signal
 import threading
+import time
 
 import pytest
 from hypothesis import given
@@ -245,6 +248,37 @@ def test_sm2_verify_batch() -> None:
     items.append((items[0][0], b"msg 0", b"not a signature"))
     assert crypto.sm2_verify_batch(items) == [True, True, True, False, False, False]
     assert crypto.sm2_verify_batch([]) == []
+
+
+def test_sm2_verify_batch_works_in_a_forked_child() -> None:
+    """Service workers are forked after the parent may have used the batch
+    pool; the child must get a working pool of its own, not hang on the
+    parent's threads (which do not exist after fork)."""
+    key = crypto.PrivateKey.generate()
+    good = (key.public_key().to_bytes(), b"m", key.sign(b"m"))
+    bad = (good[0], b"other", good[2])
+    items = [good, bad] * 200  # large enough to use the pool, not the inline path
+    expected = [True, False] * 200
+    assert crypto.sm2_verify_batch(items) == expected  # the parent's pool now exists
+
+    pid = os.fork()
+    if pid == 0:  # child: report through the exit code only
+        ok = False
+        try:
+            ok = crypto.sm2_verify_batch(items) == expected
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("sm2_verify_batch hung in a forked child")
+        time.sleep(0.02)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_sm2_openssl_vector_smoke() -> None:
