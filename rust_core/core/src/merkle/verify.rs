@@ -56,7 +56,6 @@ pub fn verify_inclusion(
     root: &Hash,
 ) -> Result<()> {
     check_size("tree size", size)?;
-    check_size("leaf index", index)?;
     check_proof_len(proof.len())?;
     if size == 0 {
         return Err(invalid("a tree of size 0 has no leaves"));
