@@ -118,16 +118,25 @@ fn bench_merkle(c: &mut Criterion) {
     let cproof = tree.consistency_proof(partial, n).expect("proof");
     let c_hashes = consistency_hash_count(partial, n, cproof.len());
     let c_message = vec![0x61u8; 64 * 2 * c_hashes - 9];
-    g.bench_function(format!("verify_consistency/2^{log2}-12345->2^{log2}"), |b| {
-        b.iter(|| {
-            verify_consistency(alg, black_box(partial), n, &cproof, &partial_root, &root)
-        })
-    });
+    g.bench_function(
+        format!("verify_consistency/2^{log2}-12345->2^{log2}"),
+        |b| {
+            b.iter(|| verify_consistency(alg, black_box(partial), n, &cproof, &partial_root, &root))
+        },
+    );
     g.finish();
 
     // The ratio, measured side by side with the same method.
     let v = median_ns(51, 2000, || {
-        black_box(verify_inclusion(alg, black_box(&leaf), index, n, &proof, &root)).ok();
+        black_box(verify_inclusion(
+            alg,
+            black_box(&leaf),
+            index,
+            n,
+            &proof,
+            &root,
+        ))
+        .ok();
     });
     let s = median_ns(51, 2000, || {
         black_box(sm3(black_box(&message)));
@@ -137,7 +146,15 @@ fn bench_merkle(c: &mut Criterion) {
         v / s
     );
     let v = median_ns(51, 2000, || {
-        black_box(verify_consistency(alg, partial, n, &cproof, &partial_root, &root)).ok();
+        black_box(verify_consistency(
+            alg,
+            partial,
+            n,
+            &cproof,
+            &partial_root,
+            &root,
+        ))
+        .ok();
     });
     let s = median_ns(51, 2000, || {
         black_box(sm3(black_box(&c_message)));
@@ -151,7 +168,10 @@ fn bench_merkle(c: &mut Criterion) {
         k = (k + 1) % idx.len();
         black_box(tree.inclusion_proof(idx[k], n)).ok();
     });
-    eprintln!("inclusion_proof 2^{log2}: median {:.2} µs (target <= 1000 µs)", p / 1000.0);
+    eprintln!(
+        "inclusion_proof 2^{log2}: median {:.2} µs (target <= 1000 µs)",
+        p / 1000.0
+    );
 }
 
 /// Node hashes the RFC 9162 consistency check computes: a proof element

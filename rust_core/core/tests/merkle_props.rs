@@ -61,7 +61,11 @@ fn path(alg: HashAlg, m: usize, leaves: &[Hash]) -> Vec<Hash> {
 fn subproof(alg: HashAlg, m: usize, leaves: &[Hash], b: bool) -> Vec<Hash> {
     let n = leaves.len();
     if m == n {
-        return if b { Vec::new() } else { vec![mth(alg, leaves)] };
+        return if b {
+            Vec::new()
+        } else {
+            vec![mth(alg, leaves)]
+        };
     }
     let k = largest_pow2_below(n);
     if m <= k {

@@ -31,7 +31,8 @@ use sidian_core::merkle::{
 use sidian_core::{Error, Result};
 
 /// The `wantErr: false` case whose placeholder roots are 12 bytes long.
-const SHORT_PLACEHOLDER_OK: &str = "consistency/additional/sizes-are-equal-one-and-proof-is-empty.json";
+const SHORT_PLACEHOLDER_OK: &str =
+    "consistency/additional/sizes-are-equal-one-and-proof-is-empty.json";
 
 fn vectors_dir() -> PathBuf {
     let dir = match std::env::var_os("SIDIAN_VECTORS") {
@@ -211,7 +212,10 @@ const ONLY_LENGTH_IS_WRONG: &[&str] = &["inclusion/single-entry/empty-root-and-l
 
 fn check(name: &str, want_err: bool, short: bool, exact: Result<()>, stood_in: Result<()>) {
     if want_err {
-        assert!(exact.is_err(), "{name}: wantErr but the exact bytes verified");
+        assert!(
+            exact.is_err(),
+            "{name}: wantErr but the exact bytes verified"
+        );
         if ONLY_LENGTH_IS_WRONG.contains(&name) {
             assert!(short && matches!(exact, Err(Error::Malformed(_))), "{name}");
             assert_eq!(stood_in, Ok(()), "{name}");
@@ -255,7 +259,13 @@ fn rfc6962_sha256_inclusion() {
             root: field_bytes(&case, "root"),
         };
         let short = is_short(&[&v.leaf, &v.root], &v.proof);
-        check(&name, want_err, short, v.exact(HashAlg::Sha256), v.stand_in(HashAlg::Sha256));
+        check(
+            &name,
+            want_err,
+            short,
+            v.exact(HashAlg::Sha256),
+            v.stand_in(HashAlg::Sha256),
+        );
         if want_err {
             err += 1;
         } else {
@@ -267,8 +277,16 @@ fn rfc6962_sha256_inclusion() {
             let proof = tree.inclusion_proof(v.index, v.size).expect("generate");
             let given: Vec<Hash> = v.proof.iter().map(|p| stand_in(p)).collect();
             assert_eq!(proof, given, "{name}: generated proof");
-            assert_eq!(tree.root_at(v.size).unwrap().as_slice(), v.root, "{name}: root");
-            assert_eq!(tree.leaf(v.index).unwrap().as_slice(), v.leaf, "{name}: leaf");
+            assert_eq!(
+                tree.root_at(v.size).unwrap().as_slice(),
+                v.root,
+                "{name}: root"
+            );
+            assert_eq!(
+                tree.leaf(v.index).unwrap().as_slice(),
+                v.leaf,
+                "{name}: leaf"
+            );
             regenerated += 1;
         }
     }
@@ -296,7 +314,13 @@ fn rfc6962_sha256_consistency() {
             root2: field_bytes(&case, "root2"),
         };
         let short = is_short(&[&v.root1, &v.root2], &v.proof);
-        check(&name, want_err, short, v.exact(HashAlg::Sha256), v.stand_in(HashAlg::Sha256));
+        check(
+            &name,
+            want_err,
+            short,
+            v.exact(HashAlg::Sha256),
+            v.stand_in(HashAlg::Sha256),
+        );
         if want_err {
             err += 1;
         } else {
@@ -311,7 +335,10 @@ fn rfc6962_sha256_consistency() {
             }
         }
     }
-    assert!(ok >= 6 && err >= 80, "consistency outcome counts: {ok} ok, {err} err");
+    assert!(
+        ok >= 6 && err >= 80,
+        "consistency outcome counts: {ok} ok, {err} err"
+    );
     assert!(regenerated >= 5, "regenerated {regenerated}");
 }
 
@@ -336,7 +363,11 @@ fn sm3_inclusion() {
         let name = format!("sm3-inclusion[{i}] {desc}");
         let data = hex::decode(case["leafData"].as_str().expect("leafData")).expect("hex");
         let leaf = HashAlg::Sm3.leaf_hash(&data);
-        assert_eq!(leaf.as_slice(), field_bytes(case, "leafHash"), "{name}: leaf hash");
+        assert_eq!(
+            leaf.as_slice(),
+            field_bytes(case, "leafHash"),
+            "{name}: leaf hash"
+        );
         let v = Inclusion {
             leaf: leaf.to_vec(),
             index: field_u64(case, "leafIdx"),
@@ -347,12 +378,21 @@ fn sm3_inclusion() {
         let want_err = case["wantErr"].as_bool().expect("wantErr");
         let short = is_short(&[&v.leaf, &v.root], &v.proof);
         assert!(!short, "{name}: SM3 vectors use 32-byte values throughout");
-        check(&name, want_err, false, v.exact(HashAlg::Sm3), v.stand_in(HashAlg::Sm3));
+        check(
+            &name,
+            want_err,
+            false,
+            v.exact(HashAlg::Sm3),
+            v.stand_in(HashAlg::Sm3),
+        );
         // The same proof must not verify under the other hash (unless it
         // involves no hashing: a one-leaf tree's root is its leaf).
         if !want_err {
             if !v.proof.is_empty() {
-                assert!(v.exact(HashAlg::Sha256).is_err(), "{name}: verified as SHA-256");
+                assert!(
+                    v.exact(HashAlg::Sha256).is_err(),
+                    "{name}: verified as SHA-256"
+                );
             }
             ok += 1;
         }
@@ -376,8 +416,17 @@ fn sm3_consistency() {
             root2: field_bytes(case, "root2"),
         };
         let want_err = case["wantErr"].as_bool().expect("wantErr");
-        assert!(!is_short(&[&v.root1, &v.root2], &v.proof), "{name}: short field");
-        check(&name, want_err, false, v.exact(HashAlg::Sm3), v.stand_in(HashAlg::Sm3));
+        assert!(
+            !is_short(&[&v.root1, &v.root2], &v.proof),
+            "{name}: short field"
+        );
+        check(
+            &name,
+            want_err,
+            false,
+            v.exact(HashAlg::Sm3),
+            v.stand_in(HashAlg::Sm3),
+        );
         if !want_err {
             ok += 1;
         }

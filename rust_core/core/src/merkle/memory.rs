@@ -132,7 +132,10 @@ mod tests {
                 assert_eq!(tree.root(), alg.root(&leaves));
             }
             for size in 0..=40 {
-                assert_eq!(tree.root_at(size).unwrap(), alg.root(&leaves[..size as usize]));
+                assert_eq!(
+                    tree.root_at(size).unwrap(),
+                    alg.root(&leaves[..size as usize])
+                );
             }
             assert!(tree.root_at(41).is_err());
         }

@@ -23,9 +23,7 @@ mod proof;
 mod verify;
 
 pub use memory::MemoryTree;
-pub use proof::{
-    consistency_proof, inclusion_proof, root_at, NodeId, ProofPlan, SubtreeSource,
-};
+pub use proof::{consistency_proof, inclusion_proof, root_at, NodeId, ProofPlan, SubtreeSource};
 pub use verify::{
     consistency_proof_len, inclusion_proof_len, verify_consistency, verify_inclusion,
 };
@@ -172,9 +170,9 @@ impl HashAlg {
 
 /// Converts a byte slice to a [`Hash`], or reports a malformed argument.
 pub fn hash_from_slice(what: &str, bytes: &[u8]) -> Result<Hash> {
-    bytes.try_into().map_err(|_| {
-        Error::malformed(format!("{what} must be 32 bytes, got {}", bytes.len()))
-    })
+    bytes
+        .try_into()
+        .map_err(|_| Error::malformed(format!("{what} must be 32 bytes, got {}", bytes.len())))
 }
 
 /// Converts proof elements given as byte slices; each must be 32 bytes and

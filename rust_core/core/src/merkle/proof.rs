@@ -256,9 +256,18 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_malformed() {
-        assert!(matches!(ProofPlan::inclusion(3, 3), Err(Error::Malformed(_))));
-        assert!(matches!(ProofPlan::consistency(0, 3), Err(Error::Malformed(_))));
-        assert!(matches!(ProofPlan::consistency(4, 3), Err(Error::Malformed(_))));
+        assert!(matches!(
+            ProofPlan::inclusion(3, 3),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            ProofPlan::consistency(0, 3),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            ProofPlan::consistency(4, 3),
+            Err(Error::Malformed(_))
+        ));
         assert!(matches!(
             ProofPlan::root((1 << 63) + 1),
             Err(Error::Malformed(_))

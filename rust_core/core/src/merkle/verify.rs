@@ -121,7 +121,9 @@ pub fn verify_consistency(
     check_size("size2", size2)?;
     check_proof_len(proof.len())?;
     if size1 > size2 {
-        return Err(invalid(format!("size1 {size1} is greater than size2 {size2}")));
+        return Err(invalid(format!(
+            "size1 {size1} is greater than size2 {size2}"
+        )));
     }
     if size1 == 0 {
         return Err(invalid(
