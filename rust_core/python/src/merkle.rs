@@ -300,7 +300,7 @@ impl PyMerkleTree {
     fn __repr__(&self) -> String {
         let tree = self.tree();
         format!(
-            "MerkleTree(hash={:?}, size={})",
+            "MerkleTree(hash='{}', size={})",
             tree.alg().name(),
             tree.size()
         )
