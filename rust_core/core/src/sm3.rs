@@ -325,6 +325,8 @@ pub fn sm3_parts(parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
 
 /// `SM3(prefix ‖ left ‖ right)` for two 32-byte values (a Merkle node hash),
 /// padded in place: exactly two compressions, no streaming bookkeeping.
+/// Out of line, so every caller runs the same (measured) code.
+#[inline(never)]
 pub(crate) fn sm3_prefixed_pair(
     prefix: u8,
     left: &[u8; DIGEST_LEN],
@@ -338,7 +340,11 @@ pub(crate) fn sm3_prefixed_pair(
     blocks[65] = 0x80;
     blocks[120..].copy_from_slice(&(65u64 * 8).to_be_bytes());
     let mut state = IV;
-    compress(&mut state, &blocks);
+    // One block per call: with both in one call the optimiser (fat LTO)
+    // unrolled the block loop into slower code.
+    let (first, second) = blocks.split_at(BLOCK_LEN);
+    compress(&mut state, first);
+    compress(&mut state, second);
     let mut out = [0u8; DIGEST_LEN];
     for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
         chunk.copy_from_slice(&word.to_be_bytes());
