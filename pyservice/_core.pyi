@@ -18,6 +18,7 @@ __all__ = [
     "Sm3",
     "_sign_digest_with_nonce",
     "hmac_sm3",
+    "merkle_append_subtrees",
     "merkle_consistency_plan",
     "merkle_consistency_proof_from",
     "merkle_inclusion_plan",
@@ -149,6 +150,13 @@ def merkle_consistency_proof_from(
 def merkle_root_from(
     tree_size: int, subtrees: Iterable[bytes], *, hash: _HashName = "sm3"
 ) -> bytes: ...
+def merkle_append_subtrees(
+    tree_size: int,
+    frontier: Iterable[bytes],
+    leaf_hashes: Iterable[bytes],
+    *,
+    hash: _HashName = "sm3",
+) -> list[tuple[int, int, bytes]]: ...
 
 @final
 class MerkleTree:

@@ -22,7 +22,9 @@ module that imports the Merkle functions of ``pyservice._core``.
   nodes to read; ``inclusion_proof_from``/``consistency_proof_from``/
   ``root_from`` build the proof (or root) from their hashes, in plan order;
   ``inclusion_proof_from_store`` and friends do both with a
-  :class:`SubtreeStore`.
+  :class:`SubtreeStore`; ``append_subtrees(tree_size, frontier, leaf_hashes)``
+  lists the ``(level, k, hash)`` rows a store inserts when leaves are
+  appended (``frontier``: the hashes of ``root_plan(tree_size)``).
 
 Hashes are 32-byte ``bytes``; sizes and indices are ``int`` in ``0..=2^63``.
 Malformed arguments (wrong lengths, negative or huge numbers, an unknown
@@ -43,6 +45,7 @@ __all__ = [
     "HashName",
     "MerkleTree",
     "SubtreeStore",
+    "append_subtrees",
     "consistency_plan",
     "consistency_proof_from",
     "consistency_proof_from_store",
@@ -172,3 +175,17 @@ def consistency_proof_from_store(
 def root_from_store(store: SubtreeStore, tree_size: int, *, hash: HashName = "sm3") -> bytes:
     """Root of the first ``tree_size`` leaves of ``store``."""
     return root_from(tree_size, store.subtree_hashes(root_plan(tree_size)), hash=hash)
+
+
+def append_subtrees(
+    tree_size: int,
+    frontier: Sequence[bytes],
+    leaf_hashes: Sequence[bytes],
+    *,
+    hash: HashName = "sm3",
+) -> list[tuple[int, int, bytes]]:
+    """The complete subtrees ``(level, k, hash)`` that appending
+    ``leaf_hashes`` to a tree of ``tree_size`` leaves creates (the leaves
+    themselves at level 0 included), given ``frontier``: the hashes of
+    ``root_plan(tree_size)``, the only reads an append needs."""
+    return _core.merkle_append_subtrees(tree_size, frontier, leaf_hashes, hash=hash)

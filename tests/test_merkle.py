@@ -314,6 +314,27 @@ def test_random_trees(hash: merkle.HashName, size: int, seed: bytes, data: st.Da
         merkle.verify_consistency(size1, size, [*cproof, root], root1, root, hash=hash)
 
 
+@FAST
+@given(
+    hash=hash_names,
+    batches=st.lists(st.integers(0, 40), min_size=1, max_size=8),
+)
+def test_append_subtrees_build_the_store(hash: merkle.HashName, batches: list[int]) -> None:
+    store = DictStore({})
+    leaves: list[bytes] = []
+    for batch in batches:
+        size = len(leaves)
+        new = [merkle.leaf_hash(i.to_bytes(4, "big"), hash=hash) for i in range(size, size + batch)]
+        frontier = store.subtree_hashes(merkle.root_plan(size))
+        for level, k, h in merkle.append_subtrees(size, frontier, new, hash=hash):
+            assert (level, k) not in store.hashes
+            store.hashes[(level, k)] = h
+        leaves += new
+        assert store.hashes == _store_of(leaves, hash).hashes
+        root = merkle.root(leaves, hash=hash)
+        assert merkle.root_from_store(store, len(leaves), hash=hash) == root
+
+
 def test_proof_reads_are_logarithmic() -> None:
     size = 1000
     leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
@@ -372,6 +393,8 @@ H = bytes(32)
         lambda: merkle.consistency_plan(3, 2),
         lambda: merkle.inclusion_proof_from(0, 2, []),
         lambda: merkle.inclusion_proof_from(0, 2, [H, H]),
+        lambda: merkle.append_subtrees(3, [H], [H]),
+        lambda: merkle.append_subtrees(2**63, [H], [H]),
         lambda: merkle.MerkleTree(hash="sha1"),  # type: ignore[arg-type]
         lambda: merkle.MerkleTree().append(bytes(31)),
         lambda: merkle.MerkleTree().root(1),

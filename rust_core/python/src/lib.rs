@@ -78,6 +78,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle::merkle_inclusion_proof_from, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_consistency_proof_from, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_root_from, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_append_subtrees, m)?)?;
     m.add_class::<merkle::PyMerkleTree>()?;
     Ok(())
 }

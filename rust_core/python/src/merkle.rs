@@ -249,6 +249,45 @@ pub fn merkle_root_from<'py>(
     Ok(PyBytes::new(py, &root))
 }
 
+/// `merkle_append_subtrees(tree_size, frontier, leaf_hashes, *, hash="sm3")
+/// -> [(level, k, hash), ...]`: the complete subtrees that appending
+/// `leaf_hashes` creates (the leaves included), given the hashes of
+/// `merkle_root_plan(tree_size)` as `frontier`.
+#[pyfunction]
+#[pyo3(signature = (tree_size, frontier, leaf_hashes, *, hash = "sm3"))]
+pub fn merkle_append_subtrees<'py>(
+    py: Python<'py>,
+    tree_size: &Bound<'py, PyAny>,
+    frontier: &Bound<'py, PyAny>,
+    leaf_hashes: &Bound<'py, PyAny>,
+    hash: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let alg = alg(hash)?;
+    let size = u64_arg(tree_size, "tree_size")?;
+    let frontier = hashes_arg(frontier, "frontier", Some(64))?;
+    let leaves = hashes_arg(leaf_hashes, "leaf_hashes", None)?;
+    let nodes = if leaves.len() >= DETACH_MIN_HASHES {
+        py.detach(|| merkle::append_subtrees(alg, size, &frontier, &leaves))
+    } else {
+        merkle::append_subtrees(alg, size, &frontier, &leaves)
+    }
+    .map_err(CoreError)?;
+    let items = nodes
+        .iter()
+        .map(|(node, hash)| {
+            PyTuple::new(
+                py,
+                [
+                    node.level.into_pyobject(py)?.into_any(),
+                    node.index.into_pyobject(py)?.into_any(),
+                    PyBytes::new(py, hash).into_any(),
+                ],
+            )
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
 /// Append-only in-memory Merkle tree storing every complete subtree hash.
 /// Thread-safe: calls are serialised.
 #[pyclass(module = "pyservice._core", name = "MerkleTree", frozen)]

@@ -12,7 +12,8 @@
 //!   [`ProofPlan`] lists the complete subtrees ([`NodeId`]) a proof needs —
 //!   O(log n) of them — and assembles the proof (including the hashes of
 //!   incomplete right-edge subtrees) from their hashes. [`SubtreeSource`]
-//!   abstracts the store; [`MemoryTree`] is the in-memory one.
+//!   abstracts the store; [`MemoryTree`] is the in-memory one;
+//!   [`append_subtrees`] lists the hashes a store inserts on (batch) append.
 //!
 //! Failures of a well-formed proof are [`Error::InvalidProof`]; arguments
 //! out of range (more than [`MAX_PROOF_LEN`] elements, sizes over
@@ -23,7 +24,9 @@ mod proof;
 mod verify;
 
 pub use memory::MemoryTree;
-pub use proof::{consistency_proof, inclusion_proof, root_at, NodeId, ProofPlan, SubtreeSource};
+pub use proof::{
+    append_subtrees, consistency_proof, inclusion_proof, root_at, NodeId, ProofPlan, SubtreeSource,
+};
 pub use verify::{
     consistency_proof_len, inclusion_proof_len, verify_consistency, verify_inclusion,
 };

@@ -224,6 +224,69 @@ pub fn root_at<S: SubtreeSource + ?Sized>(alg: HashAlg, source: &S, size: u64) -
     Ok(alg.fold_right(hashes.iter()))
 }
 
+/// The complete subtrees created by appending `leaves` to a tree of `size`
+/// leaves, for a store to insert: each leaf as `(level 0, index)` and every
+/// interior node it completes, in creation order.
+///
+/// `frontier` holds the hashes of [`ProofPlan::root(size)`](ProofPlan::root)'s
+/// nodes (the complete subtrees of the current tree, largest first): the
+/// only reads an append needs. Work is O(leaves + log size).
+pub fn append_subtrees(
+    alg: HashAlg,
+    size: u64,
+    frontier: &[Hash],
+    leaves: &[Hash],
+) -> Result<Vec<(NodeId, Hash)>> {
+    let plan = ProofPlan::root(size)?;
+    if frontier.len() != plan.nodes().len() {
+        return Err(Error::malformed(format!(
+            "a tree of {size} leaves has {} frontier subtrees, got {}",
+            plan.nodes().len(),
+            frontier.len()
+        )));
+    }
+    let end = u64::try_from(leaves.len())
+        .ok()
+        .and_then(|n| size.checked_add(n))
+        .filter(|&end| end <= super::MAX_TREE_SIZE);
+    if end.is_none() {
+        return Err(Error::malformed("appending would exceed 2^63 leaves"));
+    }
+    let mut stack: Vec<(NodeId, Hash)> = plan
+        .nodes()
+        .iter()
+        .copied()
+        .zip(frontier.iter().copied())
+        .collect();
+    let mut out = Vec::with_capacity(2 * leaves.len());
+    for (offset, leaf) in (0u64..).zip(leaves) {
+        let mut node = (
+            NodeId {
+                level: 0,
+                index: size + offset,
+            },
+            *leaf,
+        );
+        out.push(node);
+        while let Some(&(left_id, left)) = stack.last() {
+            if left_id.level != node.0.level {
+                break;
+            }
+            stack.pop();
+            node = (
+                NodeId {
+                    level: left_id.level + 1,
+                    index: left_id.index >> 1,
+                },
+                alg.node_hash(&left, &node.1),
+            );
+            out.push(node);
+        }
+        stack.push(node);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +315,41 @@ mod tests {
         let nodes: Vec<(u32, u64)> = plan.nodes().iter().map(|n| (n.level, n.index)).collect();
         assert_eq!(nodes, [(3, 0), (2, 2), (0, 12)]);
         assert!(ProofPlan::root(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn append_subtrees_match_a_memory_tree() {
+        use super::super::MemoryTree;
+        let alg = HashAlg::Sm3;
+        let leaves: Vec<Hash> = (0..100u32)
+            .map(|i| alg.leaf_hash(&i.to_le_bytes()))
+            .collect();
+        let mut tree = MemoryTree::new(alg);
+        let mut size = 0usize;
+        for batch in [1usize, 2, 3, 7, 16, 1, 30, 40] {
+            let frontier = tree
+                .subtrees(ProofPlan::root(size as u64).unwrap().nodes())
+                .unwrap();
+            let new =
+                append_subtrees(alg, size as u64, &frontier, &leaves[size..size + batch]).unwrap();
+            for &leaf in &leaves[size..size + batch] {
+                tree.push(leaf);
+            }
+            size += batch;
+            for (node, hash) in &new {
+                assert_eq!(tree.subtree(*node).unwrap(), *hash, "{node:?}");
+            }
+            // Exactly the nodes that became complete.
+            let complete = |n: u64| -> u64 { (0..64).map(|h| n >> h).sum() };
+            assert_eq!(
+                new.len() as u64,
+                complete(size as u64) - complete((size - batch) as u64)
+            );
+        }
+        assert!(matches!(
+            append_subtrees(alg, 3, &[[0; 32]], &[]),
+            Err(Error::Malformed(_))
+        ));
     }
 
     #[test]
