@@ -1,14 +1,16 @@
 """Type stubs for the native module built from rust_core/python (PyO3).
 
-Import the public API from ``pyservice.crypto``, not from here.
+Import the public API from ``pyservice.crypto`` (and ``pyservice.merkle``
+for the Merkle functions), not from here.
 """
 
 from collections.abc import Iterable
-from typing import Final, final
+from typing import Final, Literal, final
 
 __all__ = [
     "DEFAULT_UID",
     "MAX_UID_LEN",
+    "MerkleTree",
     "PanicException",
     "PrivateKey",
     "PublicKey",
@@ -16,6 +18,18 @@ __all__ = [
     "Sm3",
     "_sign_digest_with_nonce",
     "hmac_sm3",
+    "merkle_append_subtrees",
+    "merkle_consistency_plan",
+    "merkle_consistency_proof_from",
+    "merkle_inclusion_plan",
+    "merkle_inclusion_proof_from",
+    "merkle_leaf_hash",
+    "merkle_node_hash",
+    "merkle_root",
+    "merkle_root_from",
+    "merkle_root_plan",
+    "merkle_verify_consistency",
+    "merkle_verify_inclusion",
     "sm2_verify",
     "sm2_verify_batch",
     "sm3",
@@ -98,3 +112,63 @@ def sm2_verify_batch(
 def sm4_gcm_encrypt(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes = b"") -> bytes: ...
 def sm4_gcm_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes = b"") -> bytes: ...
 def _sign_digest_with_nonce(key: PrivateKey, e: bytes, k: bytes) -> bytes: ...
+
+# Merkle tree (RFC 9162) of the ledger; public API in ``pyservice.merkle``.
+
+_HashName = Literal["sm3", "sha256"]
+
+def merkle_leaf_hash(data: bytes, *, hash: _HashName = "sm3") -> bytes: ...
+def merkle_node_hash(left: bytes, right: bytes, *, hash: _HashName = "sm3") -> bytes: ...
+def merkle_root(leaf_hashes: Iterable[bytes], *, hash: _HashName = "sm3") -> bytes: ...
+def merkle_verify_inclusion(
+    leaf_hash: bytes,
+    index: int,
+    tree_size: int,
+    proof: Iterable[bytes],
+    root: bytes,
+    *,
+    hash: _HashName = "sm3",
+) -> None: ...
+def merkle_verify_consistency(
+    size1: int,
+    size2: int,
+    proof: Iterable[bytes],
+    root1: bytes,
+    root2: bytes,
+    *,
+    hash: _HashName = "sm3",
+) -> None: ...
+def merkle_inclusion_plan(index: int, tree_size: int) -> list[tuple[int, int]]: ...
+def merkle_consistency_plan(size1: int, size2: int) -> list[tuple[int, int]]: ...
+def merkle_root_plan(tree_size: int) -> list[tuple[int, int]]: ...
+def merkle_inclusion_proof_from(
+    index: int, tree_size: int, subtrees: Iterable[bytes], *, hash: _HashName = "sm3"
+) -> list[bytes]: ...
+def merkle_consistency_proof_from(
+    size1: int, size2: int, subtrees: Iterable[bytes], *, hash: _HashName = "sm3"
+) -> list[bytes]: ...
+def merkle_root_from(
+    tree_size: int, subtrees: Iterable[bytes], *, hash: _HashName = "sm3"
+) -> bytes: ...
+def merkle_append_subtrees(
+    tree_size: int,
+    frontier: Iterable[bytes],
+    leaf_hashes: Iterable[bytes],
+    *,
+    hash: _HashName = "sm3",
+) -> list[tuple[int, int, bytes]]: ...
+
+@final
+class MerkleTree:
+    def __new__(cls, *, hash: _HashName = "sm3") -> MerkleTree: ...
+    @property
+    def hash(self) -> _HashName: ...
+    @property
+    def size(self) -> int: ...
+    def __len__(self) -> int: ...
+    def append(self, leaf_hash: bytes) -> int: ...
+    def append_data(self, data: bytes) -> int: ...
+    def leaf_hash(self, index: int) -> bytes: ...
+    def root(self, size: int | None = None) -> bytes: ...
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]: ...
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]: ...

@@ -13,6 +13,10 @@ pub enum Error {
     InvalidSignature,
     /// An authenticated-encryption tag that does not match.
     InvalidTag,
+    /// A well-formed Merkle inclusion or consistency proof that does not
+    /// verify (wrong length for the sizes, index out of range, hashes that
+    /// do not lead to the root). The text says which check failed.
+    InvalidProof(String),
 }
 
 /// Result with the crate's error type.
@@ -31,6 +35,7 @@ impl fmt::Display for Error {
             Error::Malformed(msg) => write!(f, "malformed input: {msg}"),
             Error::InvalidSignature => f.write_str("signature does not verify"),
             Error::InvalidTag => f.write_str("authentication tag does not match"),
+            Error::InvalidProof(msg) => write!(f, "invalid proof: {msg}"),
         }
     }
 }

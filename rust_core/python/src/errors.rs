@@ -16,6 +16,7 @@ struct Classes {
     malformed: Py<PyType>,
     invalid_signature: Py<PyType>,
     invalid_tag: Py<PyType>,
+    invalid_proof: Py<PyType>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -30,6 +31,7 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
             malformed: class("MalformedInputError")?,
             invalid_signature: class("InvalidSignatureError")?,
             invalid_tag: class("InvalidTagError")?,
+            invalid_proof: class("InvalidProofError")?,
         })
     })
 }
@@ -59,6 +61,7 @@ impl From<CoreError> for PyErr {
                     (&classes.invalid_signature, err.to_string())
                 }
                 sidian_core::Error::InvalidTag => (&classes.invalid_tag, err.to_string()),
+                sidian_core::Error::InvalidProof(_) => (&classes.invalid_proof, err.to_string()),
             };
             PyErr::from_type(class.bind(py).clone(), message)
         })

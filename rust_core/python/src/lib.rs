@@ -10,6 +10,7 @@
 mod errors;
 mod gcm;
 mod hash;
+mod merkle;
 mod sm2;
 
 use pyo3::prelude::*;
@@ -66,5 +67,18 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sm2::sign_digest_with_nonce, m)?)?;
     m.add_function(wrap_pyfunction!(gcm::sm4_gcm_encrypt, m)?)?;
     m.add_function(wrap_pyfunction!(gcm::sm4_gcm_decrypt, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_leaf_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_node_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_root, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_verify_consistency, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_inclusion_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_consistency_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_root_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_inclusion_proof_from, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_consistency_proof_from, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_root_from, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle::merkle_append_subtrees, m)?)?;
+    m.add_class::<merkle::PyMerkleTree>()?;
     Ok(())
 }
