@@ -34,7 +34,7 @@ POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
 .PHONY: help venv build run test test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
-	arith-long fuzz-diff ct-check
+	arith-long fuzz-diff ct-check ct-grind
 
 help:
 	@echo "make run        build (release) and serve on $(HOST):$(PORT), data in $(DATA_DIR)"
@@ -49,6 +49,7 @@ help:
 	@echo "make arith-long SM2 field/scalar ops vs bigints, ARITH_CASES (default 20000000) each"
 	@echo "make fuzz-diff  fuzz SM2 verify against RustCrypto sm2 for FUZZ_SECONDS (default 60)"
 	@echo "make ct-check   dudect timing test of SM2 signing, CT_SECONDS (default 20) per experiment"
+	@echo "make ct-grind   valgrind taint check: secrets never reach a branch or an address (in make test)"
 	@echo "make clean      remove .venv, build outputs and caches"
 
 venv: $(DEPS_STAMP)
@@ -83,7 +84,7 @@ run: build
 # Every check runs even if an earlier one fails (-k); the exit code is
 # non-zero if any failed. pytest runs last so its summary ends the output.
 test: build
-	@$(MAKE) -k test-rust clippy rustfmt-check ruff typecheck test-py
+	@$(MAKE) -k test-rust ct-grind clippy rustfmt-check ruff typecheck test-py
 
 test-rust:
 	cargo test --locked
@@ -142,6 +143,13 @@ fuzz-diff:
 # if a positive control goes undetected). Results: benchmarks/RESULTS.md.
 ct-check:
 	cargo run --locked --release -p sidian-core --example ct_sign -- $(CT_SECONDS)
+
+# Secret-taint check under valgrind memcheck: deterministic, so part of `make test`.
+# Line tables make a report point at the source line that branched on a secret.
+ct-grind:
+	@command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind)
+	CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --locked --release -p sidian-ctgrind
+	valgrind -q "$${CARGO_TARGET_DIR:-target}/release/sidian-ctgrind"
 
 clean:
 	cargo clean

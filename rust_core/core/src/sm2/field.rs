@@ -128,6 +128,16 @@ pub(crate) const fn add_limbs(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], u64) {
     ([s0, s1, s2, s3], c)
 }
 
+/// All-ones if `bit` is 1, zero if it is 0, hidden from the optimiser: on a
+/// plain `0 − bit` mask LLVM sees a two-valued value and may turn `x & mask`
+/// into a branch or a table select on `bit` (it did, for the constant
+/// moduli: found by `make ct-grind`). The barrier keeps the select
+/// arithmetic, so it stays constant-time.
+#[inline(always)]
+pub(crate) const fn ct_mask(bit: u64) -> u64 {
+    core::hint::black_box(0u64.wrapping_sub(bit))
+}
+
 /// Given the 257-bit value `carry·2^256 + a` known to be `< 2m`, returns it
 /// reduced mod `m` (one masked conditional subtraction).
 #[inline(always)]
@@ -135,7 +145,7 @@ pub(crate) const fn reduce_once(a: &[u64; 4], carry: u64, m: &[u64; 4]) -> [u64;
     let (d, borrow) = sub_limbs(a, m);
     // The subtraction is wrong (keep `a`) only if it borrowed and there was
     // no carry bit to absorb the borrow.
-    let keep_a = 0u64.wrapping_sub(borrow & !carry & 1);
+    let keep_a = ct_mask(borrow & !carry & 1);
     [
         (a[0] & keep_a) | (d[0] & !keep_a),
         (a[1] & keep_a) | (d[1] & !keep_a),
@@ -155,7 +165,7 @@ pub(crate) const fn add_mod(a: &[u64; 4], b: &[u64; 4], m: &[u64; 4]) -> [u64; 4
 #[inline(always)]
 pub(crate) const fn sub_mod(a: &[u64; 4], b: &[u64; 4], m: &[u64; 4]) -> [u64; 4] {
     let (d, borrow) = sub_limbs(a, b);
-    let mask = 0u64.wrapping_sub(borrow);
+    let mask = ct_mask(borrow);
     let (r0, c) = adc(d[0], m[0] & mask, 0);
     let (r1, c) = adc(d[1], m[1] & mask, c);
     let (r2, c) = adc(d[2], m[2] & mask, c);
