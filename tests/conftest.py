@@ -3,10 +3,7 @@ the shared test vectors (``../shared/vectors`` beside the repository)."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -17,21 +14,7 @@ from pyservice.app import create_app
 from pyservice.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-#: Shared vectors (read-only, produced outside the project); override with
-#: SIDIAN_VECTORS_DIR when the checkout is not beside ``shared/``.
-VECTORS_DIR = Path(os.environ.get("SIDIAN_VECTORS_DIR", REPO_ROOT.parent / "shared" / "vectors"))
-
 Client = TestClient[web.Request, web.Application]
-
-
-def load_vectors(relative: str) -> Any:
-    path = VECTORS_DIR / relative
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"test vectors not found at {path}: clone the repository beside shared/ "
-            "or set SIDIAN_VECTORS_DIR"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture

@@ -24,12 +24,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def vectors_dir() -> Path:
-    """Directory of the shared vectors; SIDIAN_VECTORS (or SIDIAN_VECTORS_DIR,
-    the name conftest.py uses) overrides it.
+    """Directory of the shared vectors; SIDIAN_VECTORS overrides it (the
+    Rust tests read the same variable).
 
     Missing vectors are an error, never a reason to skip.
     """
-    override = os.environ.get("SIDIAN_VECTORS") or os.environ.get("SIDIAN_VECTORS_DIR")
+    override = os.environ.get("SIDIAN_VECTORS")
     path = Path(override) if override else REPO_ROOT.parent / "shared" / "vectors"
     if not (path / "crypto" / "official.json").is_file():
         raise RuntimeError(

@@ -12,49 +12,21 @@ use sidian_core::der::{
     encode_sec1_private, encode_signature, encode_spki, OID_EC_PUBLIC_KEY, OID_SM2_CURVE,
 };
 use sidian_core::{pem, Error};
-use std::path::{Path, PathBuf};
+mod common;
+use common::{load_json, repo_vectors_dir, shared_vectors_dir};
 
 // ---------------------------------------------------------------------------
 // Vector loading.
 
-fn shared_vectors_dir() -> PathBuf {
-    let dir = match std::env::var_os("SIDIAN_VECTORS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
-    };
-    assert!(
-        dir.join("crypto").is_dir(),
-        "shared test vectors not found at {} (set SIDIAN_VECTORS to the shared/vectors directory)",
-        dir.display()
-    );
-    dir
-}
-
-fn repo_vectors_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors");
-    assert!(
-        dir.is_dir(),
-        "repo test vectors not found at {}",
-        dir.display()
-    );
-    dir
-}
-
-fn load_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON in {}: {e}", path.display()))
-}
-
 fn openssl_sig_cases() -> Vec<Value> {
-    let json = load_json(&shared_vectors_dir().join("crypto/sm2-openssl.json"));
+    let json = load_json(shared_vectors_dir().join("crypto/sm2-openssl.json"));
     let cases = json["cases"].as_array().expect("cases array").clone();
     assert_eq!(cases.len(), 96, "sm2-openssl.json changed size");
     cases
 }
 
 fn openssl_keys() -> Vec<Value> {
-    let json = load_json(&repo_vectors_dir().join("openssl-sm2-keys.json"));
+    let json = load_json(repo_vectors_dir().join("openssl-sm2-keys.json"));
     assert!(json["generator"].as_str().unwrap().contains("OpenSSL"));
     let keys = json["keys"].as_array().expect("keys array").clone();
     assert!(keys.len() >= 4, "expected at least 4 OpenSSL keys");

@@ -21,6 +21,8 @@
 //! byte. Vectors live in `<repo>/../shared/vectors` (override:
 //! `SIDIAN_VECTORS`); missing vectors fail, never skip.
 
+mod common;
+use common::{load_json, shared_vectors_dir};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -35,22 +37,11 @@ const SHORT_PLACEHOLDER_OK: &str =
     "consistency/additional/sizes-are-equal-one-and-proof-is-empty.json";
 
 fn vectors_dir() -> PathBuf {
-    let dir = match std::env::var_os("SIDIAN_VECTORS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
-    };
-    assert!(
-        dir.join("merkle").is_dir(),
-        "Merkle test vectors not found at {}/merkle — set SIDIAN_VECTORS to the shared vectors directory",
-        dir.display()
-    );
-    dir.join("merkle")
+    shared_vectors_dir().join("merkle")
 }
 
 fn load(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read vector file {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON in {}: {e}", path.display()))
+    load_json(path)
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {

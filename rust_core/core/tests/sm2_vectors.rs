@@ -8,26 +8,11 @@
 use serde_json::Value;
 use sidian_core::sm2::{PrivateKey, PublicKey, Signature, Verifier, DEFAULT_UID};
 use sidian_core::Error;
-use std::path::PathBuf;
-
-fn vectors_dir() -> PathBuf {
-    let dir = match std::env::var_os("SIDIAN_VECTORS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
-    };
-    assert!(
-        dir.is_dir(),
-        "SM2 test vectors not found at {} — set SIDIAN_VECTORS to the shared vectors directory",
-        dir.display()
-    );
-    dir
-}
+mod common;
+use common::{load_json, shared_vectors_dir};
 
 fn load(name: &str) -> Value {
-    let path = vectors_dir().join("crypto").join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read vector file {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON in {}: {e}", path.display()))
+    load_json(shared_vectors_dir().join("crypto").join(name))
 }
 
 fn hex_field(case: &Value, key: &str) -> Vec<u8> {

@@ -13,7 +13,8 @@
 //!   every nonce length 1..=64 a slow reference written separately in this
 //!   file straight from SP 800-38D (itself checked against both sources).
 
-use std::path::PathBuf;
+mod common;
+use common::{load_json, repo_vectors_dir, shared_vectors_dir};
 
 use proptest::prelude::*;
 use serde_json::Value;
@@ -26,35 +27,6 @@ use sidian_core::Error;
 // ---------------------------------------------------------------------------
 // Vector files
 // ---------------------------------------------------------------------------
-
-/// `shared/vectors`: `$SIDIAN_VECTORS`, else the repository root's sibling.
-fn shared_vectors_dir() -> PathBuf {
-    match std::env::var_os("SIDIAN_VECTORS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
-    }
-}
-
-/// `tests/vectors` at the repository root.
-fn repo_vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
-}
-
-fn load_json(path: PathBuf) -> Value {
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "test vectors missing: cannot read {} ({e}). Set SIDIAN_VECTORS to the \
-             shared/vectors folder (shared files) or restore tests/vectors (repo files).",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "test vectors unreadable: {} is not JSON: {e}",
-            path.display()
-        )
-    })
-}
 
 fn unhex(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
