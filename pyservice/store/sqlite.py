@@ -28,13 +28,17 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     1: (
         # The ledger (RFC 9162 log): leaves, complete subtrees of level >= 1
         # (level 0 is ledger_leaves.leaf_hash), one STH per committed batch.
+        # leaf_key = the first 8 bytes of leaf_hash as a signed 64-bit integer:
+        # the lookup index on it is a third the size of one on the hash, so
+        # an append dirties fewer random index pages.
         """CREATE TABLE ledger_leaves (
             idx INTEGER PRIMARY KEY,
+            leaf_key BIGINT NOT NULL,
             leaf_hash BLOB NOT NULL,
             kind TEXT NOT NULL,
             at BIGINT NOT NULL,
             entry BLOB NOT NULL)""",
-        "CREATE INDEX ledger_leaves_by_hash ON ledger_leaves (leaf_hash)",
+        "CREATE INDEX ledger_leaves_by_key ON ledger_leaves (leaf_key)",
         """CREATE TABLE ledger_subtrees (
             level INTEGER NOT NULL,
             k BIGINT NOT NULL,
@@ -48,6 +52,10 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             signature BLOB NOT NULL)""",
     ),
 }
+
+
+def _leaf_key(leaf_hash: bytes) -> int:
+    return int.from_bytes(leaf_hash[:8], "big", signed=True)
 
 
 def _sth(row: tuple[int, bytes, int, str, bytes]) -> StoredSth:
@@ -93,6 +101,10 @@ class SqliteStore:
             self._connections.append(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint less often (64 MiB of WAL): pages dirtied by several
+        # batches are written back once; the WAL file is truncated after.
+        conn.execute("PRAGMA wal_autocheckpoint=16384")
+        conn.execute("PRAGMA journal_size_limit=67108864")
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("PRAGMA foreign_keys=ON")
         self._local.conn = conn
@@ -191,9 +203,19 @@ class SqliteStore:
                     f"ledger is at size {current}, the batch expected {expected_size}"
                 )
             conn.executemany(
-                "INSERT INTO ledger_leaves (idx, leaf_hash, kind, at, entry) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(leaf.index, leaf.leaf_hash, leaf.kind, leaf.at, leaf.entry) for leaf in leaves],
+                "INSERT INTO ledger_leaves (idx, leaf_key, leaf_hash, kind, at, entry) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        leaf.index,
+                        _leaf_key(leaf.leaf_hash),
+                        leaf.leaf_hash,
+                        leaf.kind,
+                        leaf.at,
+                        leaf.entry,
+                    )
+                    for leaf in leaves
+                ],
             )
             conn.executemany(
                 "INSERT INTO ledger_subtrees (level, k, hash) VALUES (?, ?, ?)",
@@ -238,7 +260,10 @@ class SqliteStore:
     def ledger_leaf_index(self, leaf_hash: bytes) -> int | None:
         row = (
             self._conn()
-            .execute("SELECT MIN(idx) FROM ledger_leaves WHERE leaf_hash = ?", (leaf_hash,))
+            .execute(
+                "SELECT MIN(idx) FROM ledger_leaves WHERE leaf_key = ? AND leaf_hash = ?",
+                (_leaf_key(leaf_hash), leaf_hash),
+            )
             .fetchone()
         )
         return None if row is None or row[0] is None else int(row[0])
