@@ -417,6 +417,20 @@ def test_reordered_entry_bytes_are_detected(tmp_path: Path) -> None:
     assert report["first_inconsistency"]["index"] == 11
 
 
+def test_entry_beyond_the_last_sth_is_detected(tmp_path: Path) -> None:
+    entry = make_entry(entry_fields(99)).data
+    report, _, _ = _tampered(
+        tmp_path,
+        (
+            "INSERT INTO ledger_leaves (idx, leaf_key, leaf_hash, kind, at, entry) "
+            "VALUES (100, 0, ?, 'licence.issued', 0, ?)",
+            (merkle.leaf_hash(entry), entry),
+        ),
+    )
+    assert report["first_inconsistency"]["index"] == 100
+    assert "beyond" in report["first_inconsistency"]["reason"]
+
+
 def test_forged_sth_is_detected(tmp_path: Path) -> None:
     report, _, _ = _tampered(tmp_path, "UPDATE ledger_sths SET timestamp = 1 WHERE tree_size = 16")
     assert report["first_inconsistency"]["tree_size"] == 16

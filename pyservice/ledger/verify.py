@@ -34,6 +34,7 @@ __all__ = ["Inconsistency", "VerifyReport", "verify_ledger"]
 
 _CHUNK = 4096
 _STH_PAGE = 1000
+_MAX_INDEX = (1 << 63) - 1
 
 Node = tuple[int, int]
 
@@ -210,7 +211,7 @@ def verify_ledger(store: Store, public_key: PublicKey) -> VerifyReport:
                 walker.check_sth(sth)
                 report.tree_size = sth.tree_size
             after = sths[-1].tree_size
-        extra = store.ledger_leaves(walker.size, walker.size + 1)
+        extra = store.ledger_leaves(walker.size, _MAX_INDEX)
         if extra:
             raise _Found(Inconsistency("entry beyond the last signed tree head", extra[0].index))
     except _Found as found:
