@@ -422,8 +422,8 @@ def test_entry_beyond_the_last_sth_is_detected(tmp_path: Path) -> None:
     report, _, _ = _tampered(
         tmp_path,
         (
-            "INSERT INTO ledger_leaves (idx, leaf_key, leaf_hash, kind, at, entry) "
-            "VALUES (100, 0, ?, 'licence.issued', 0, ?)",
+            "INSERT INTO ledger_leaves (idx, leaf_epoch, leaf_key, leaf_hash, kind, at, entry) "
+            "VALUES (100, 0, 0, ?, 'licence.issued', 0, ?)",
             (merkle.leaf_hash(entry), entry),
         ),
     )

@@ -9,7 +9,7 @@ import pytest
 
 from pyservice import merkle
 from pyservice.store import LeafRow, LedgerConflictError, StoredSth, StoreError, open_store
-from pyservice.store.sqlite import MIGRATIONS, SqliteStore
+from pyservice.store.sqlite import LEAF_EPOCH_BITS, MIGRATIONS, SqliteStore
 
 H = bytes(32)
 
@@ -112,4 +112,29 @@ def test_failure_mid_transaction_rolls_back(tmp_path: Path) -> None:
     head = store.ledger_head()
     assert head is not None
     assert head.tree_size == 0
+    store.close()
+
+
+def test_leaf_lookup_spans_index_epochs(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    leaf = merkle.leaf_hash(b"x")
+    key = int.from_bytes(leaf[:8], "big", signed=True)
+    far = (3 << LEAF_EPOCH_BITS) + 5
+    conn = sqlite3.connect(tmp_path / "x.db")
+    conn.execute(
+        "INSERT INTO ledger_leaves (idx, leaf_epoch, leaf_key, leaf_hash, kind, at, entry) "
+        "VALUES (?, 3, ?, ?, 'usage.batch', 0, X'7B7D')",
+        (far, key, leaf),
+    )
+    conn.commit()
+    assert store.ledger_leaf_index(leaf) == far
+    conn.execute(
+        "INSERT INTO ledger_leaves (idx, leaf_epoch, leaf_key, leaf_hash, kind, at, entry) "
+        "VALUES (7, 0, ?, ?, 'usage.batch', 0, X'7B7D')",
+        (key, leaf),
+    )
+    conn.commit()
+    assert store.ledger_leaf_index(leaf) == 7  # the first occurrence
+    assert store.ledger_leaf_index(merkle.leaf_hash(b"y")) is None
+    conn.close()
     store.close()
