@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from pyservice.appkeys import METRICS, SETTINGS
-from pyservice.handlers import ops
+from pyservice.appkeys import LEDGER, METRICS, SETTINGS, STORE
+from pyservice.handlers import ledger, ops
+from pyservice.ledger.keys import load_or_create_ledger_key
+from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.settings import Settings
+from pyservice.store import open_store
 
 __all__ = ["create_app"]
 
@@ -23,11 +27,42 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = HttpMetrics.create()
     app.cleanup_ctx.append(_data_dir)
+    app.cleanup_ctx.append(_store)
+    app.cleanup_ctx.append(_ledger)
     app.add_routes(ops.routes)
+    app.add_routes(ledger.routes)
     return app
 
 
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:
-    # The data directory holds the embedded store (SQLite) once it lands.
+    # The data directory holds the embedded store (SQLite) and, for now, keys.
     app[SETTINGS].data_dir.mkdir(parents=True, exist_ok=True)
     yield
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    store = await loop.run_in_executor(None, open_store, app[SETTINGS].data_dir)
+    app[STORE] = store
+    try:
+        yield
+    finally:
+        store.close()
+
+
+async def _ledger(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    loop = asyncio.get_running_loop()
+    key = await loop.run_in_executor(None, load_or_create_ledger_key, settings.data_dir)
+    ledger = Ledger(
+        app[STORE],
+        key,
+        batch_interval=settings.ledger_batch_interval,
+        batch_size=settings.ledger_batch_size,
+    )
+    await ledger.start()
+    app[LEDGER] = ledger
+    try:
+        yield
+    finally:
+        await ledger.close()

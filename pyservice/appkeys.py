@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.settings import Settings
+from pyservice.store import Store
 
-__all__ = ["METRICS", "REQUEST_ID", "SETTINGS"]
+__all__ = ["LEDGER", "METRICS", "REQUEST_ID", "SETTINGS", "STORE"]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", HttpMetrics)
+#: The registry store, opened and closed by the app's ``cleanup_ctx``.
+STORE: web.AppKey[Store] = web.AppKey("store")
+#: The ledger sequencer (batcher running while the app runs).
+LEDGER = web.AppKey("ledger", Ledger)
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.

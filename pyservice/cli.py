@@ -1,9 +1,11 @@
-"""Command line: ``sidian serve`` (also ``python -m pyservice serve``)."""
+"""Command line: ``sidian serve`` and ``sidian ledger …`` (also ``python -m pyservice``)."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -12,7 +14,14 @@ from aiohttp import web
 
 from pyservice import __version__
 from pyservice.app import create_app
+from pyservice.crypto import PublicKey
+from pyservice.errors import SidianError
+from pyservice.ledger import service as ledger_reads
+from pyservice.ledger.keys import load_ledger_public_key
+from pyservice.ledger.sth import sth_to_json
+from pyservice.ledger.verify import verify_ledger
 from pyservice.settings import Settings
+from pyservice.store import Store, open_store
 
 __all__ = ["main"]
 
@@ -49,4 +58,137 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     )
     web.run_app(
         create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop()
+    )
+
+
+# ---------------------------------------------------------------- ledger --
+
+_DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory [default: $SIDIAN_DATA_DIR or ./data].",
+)
+
+
+def _data_dir(data_dir: Path | None) -> Path:
+    if data_dir is not None:
+        return data_dir
+    try:
+        return Settings.from_env().data_dir
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _open_store(data_dir: Path | None) -> Store:
+    path = _data_dir(data_dir)
+    if not (path / "sidian.db").is_file():
+        raise click.ClickException(f"no store in {path}")
+    return open_store(path)
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def ledger() -> None:
+    """The transparency ledger: audit, signed tree heads, proofs."""
+
+
+@ledger.command("verify")
+@_DATA_DIR_OPTION
+@click.option(
+    "--public-key",
+    help="Trusted ledger public key, hex SEC1 [default: the one recorded in the data dir].",
+)
+def ledger_verify(data_dir: Path | None, public_key: str | None) -> None:
+    """Recompute the whole tree from the stored entries, check every STH
+    (signature, root, consistency with the previous one) and report the
+    first inconsistency. Exit status 1 if there is one."""
+    path = _data_dir(data_dir)
+    try:
+        key = (
+            load_ledger_public_key(path)
+            if public_key is None
+            else PublicKey.from_bytes(bytes.fromhex(public_key))
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot load the ledger public key: {exc}") from exc
+    store = _open_store(data_dir)
+    try:
+        report = verify_ledger(store, key)
+    finally:
+        store.close()
+    _echo_json(report.to_json())
+    if not report.ok:
+        sys.exit(1)
+
+
+@ledger.command("sth")
+@_DATA_DIR_OPTION
+def ledger_sth(data_dir: Path | None) -> None:
+    """Print the latest signed tree head."""
+    store = _open_store(data_dir)
+    try:
+        _echo_json(sth_to_json(ledger_reads.head(store)))
+    except SidianError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+
+
+@ledger.group("proof")
+def ledger_proof() -> None:
+    """Print inclusion and consistency proofs."""
+
+
+@ledger_proof.command("inclusion")
+@_DATA_DIR_OPTION
+@click.option("--leaf-hash", required=True, help="Leaf hash, 64 hex digits.")
+@click.option("--tree-size", type=click.IntRange(0), help="Tree size of a published STH.")
+def ledger_proof_inclusion(data_dir: Path | None, leaf_hash: str, tree_size: int | None) -> None:
+    """Inclusion proof of a leaf, with the STH it refers to."""
+    try:
+        leaf = bytes.fromhex(leaf_hash)
+    except ValueError as exc:
+        raise click.BadParameter("must be hex", param_hint="--leaf-hash") from exc
+    store = _open_store(data_dir)
+    try:
+        result = ledger_reads.inclusion_proof(store, leaf, tree_size)
+    except SidianError as exc:
+        raise click.ClickException(f"{exc.code}: {exc}") from exc
+    finally:
+        store.close()
+    _echo_json(
+        {
+            "leaf_hash": result.leaf_hash.hex(),
+            "index": result.index,
+            "tree_size": result.sth.tree_size,
+            "proof": [h.hex() for h in result.proof],
+            "sth": sth_to_json(result.sth),
+        }
+    )
+
+
+@ledger_proof.command("consistency")
+@_DATA_DIR_OPTION
+@click.option("--first", required=True, type=click.IntRange(1), help="Older tree size.")
+@click.option("--second", required=True, type=click.IntRange(1), help="Newer tree size.")
+def ledger_proof_consistency(data_dir: Path | None, first: int, second: int) -> None:
+    """Consistency proof between two tree sizes."""
+    store = _open_store(data_dir)
+    try:
+        result = ledger_reads.consistency_proof(store, first, second)
+    except SidianError as exc:
+        raise click.ClickException(f"{exc.code}: {exc}") from exc
+    finally:
+        store.close()
+    _echo_json(
+        {
+            "first": result.first,
+            "second": result.second,
+            "proof": [h.hex() for h in result.proof],
+            "first_sth": None if result.first_sth is None else sth_to_json(result.first_sth),
+            "second_sth": None if result.second_sth is None else sth_to_json(result.second_sth),
+        }
     )

@@ -19,7 +19,11 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidTagError",
     "MalformedInputError",
+    "NotFoundError",
     "SidianError",
+    "TreeSizeBeyondCurrentError",
+    "UnknownLeafError",
+    "UnknownTreeHeadError",
 ]
 
 
@@ -58,3 +62,28 @@ class InvalidProofError(SidianError):
 
     code = "invalid_proof"
     http_status = 422
+
+
+class NotFoundError(SidianError):
+    """An unknown resource."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class UnknownLeafError(NotFoundError):
+    """No ledger entry has this leaf hash (in the tree size asked for)."""
+
+    code = "unknown_leaf"
+
+
+class UnknownTreeHeadError(NotFoundError):
+    """No signed tree head was published for this tree size."""
+
+    code = "unknown_tree_head"
+
+
+class TreeSizeBeyondCurrentError(NotFoundError):
+    """A tree size larger than the ledger's current (committed) size."""
+
+    code = "tree_size_beyond_current"

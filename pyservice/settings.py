@@ -31,12 +31,22 @@ class Settings:
     log_level: str = "INFO"
     #: Largest request body accepted; larger bodies get 413 ``too_large``.
     max_body_bytes: int = 1 << 20
+    #: Ledger batching: flush every this many seconds …
+    ledger_batch_interval: float = 0.5
+    #: … or as soon as this many entries wait.
+    ledger_batch_size: int = 5000
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {self.port}")
         if self.max_body_bytes <= 0:
             raise ValueError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
+        if not 0 < self.ledger_batch_interval <= 3600:
+            raise ValueError(
+                f"ledger_batch_interval must be in (0, 3600] s, got {self.ledger_batch_interval}"
+            )
+        if self.ledger_batch_size <= 0:
+            raise ValueError(f"ledger_batch_size must be positive, got {self.ledger_batch_size}")
         if not isinstance(logging.getLevelName(self.log_level.upper()), int):
             raise ValueError(f"unknown log level {self.log_level!r}")
 
@@ -52,6 +62,8 @@ class Settings:
             "data_dir": Path,
             "log_level": str,
             "max_body_bytes": int,
+            "ledger_batch_interval": float,
+            "ledger_batch_size": int,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):

@@ -11,6 +11,10 @@ ALL = [
     errors.InvalidSignatureError,
     errors.InvalidTagError,
     errors.InvalidProofError,
+    errors.NotFoundError,
+    errors.UnknownLeafError,
+    errors.UnknownTreeHeadError,
+    errors.TreeSizeBeyondCurrentError,
 ]
 
 
@@ -34,6 +38,12 @@ def test_codes_are_the_documented_ones() -> None:
     assert errors.InvalidSignatureError.code == "invalid_signature"
     assert errors.InvalidTagError.code == "invalid_tag"
     assert errors.InvalidProofError.code == "invalid_proof"
+    assert errors.NotFoundError.code == "not_found"
+    assert errors.UnknownLeafError.code == "unknown_leaf"
+    assert errors.UnknownTreeHeadError.code == "unknown_tree_head"
+    assert errors.TreeSizeBeyondCurrentError.code == "tree_size_beyond_current"
+    for cls in (errors.UnknownLeafError, errors.UnknownTreeHeadError):
+        assert cls.http_status == 404
 
 
 def test_malformed_input_is_a_value_error() -> None:

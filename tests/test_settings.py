@@ -25,6 +25,8 @@ def test_reads_sidian_variables() -> None:
             "SIDIAN_DATA_DIR": "/srv/sidian",
             "SIDIAN_LOG_LEVEL": "debug",
             "SIDIAN_MAX_BODY_BYTES": "4096",
+            "SIDIAN_LEDGER_BATCH_INTERVAL": "0.25",
+            "SIDIAN_LEDGER_BATCH_SIZE": "100",
             "OTHER_PORT": "1",
         }
     )
@@ -34,6 +36,8 @@ def test_reads_sidian_variables() -> None:
         data_dir=Path("/srv/sidian"),
         log_level="debug",
         max_body_bytes=4096,
+        ledger_batch_interval=0.25,
+        ledger_batch_size=100,
     )
 
 
@@ -44,6 +48,10 @@ def test_reads_sidian_variables() -> None:
         ("SIDIAN_PORT", "70000", "port must be in 0..65535"),
         ("SIDIAN_MAX_BODY_BYTES", "0", "max_body_bytes must be positive"),
         ("SIDIAN_LOG_LEVEL", "LOUD", "unknown log level 'LOUD'"),
+        ("SIDIAN_LEDGER_BATCH_INTERVAL", "0", "ledger_batch_interval must be in"),
+        ("SIDIAN_LEDGER_BATCH_INTERVAL", "nan", "ledger_batch_interval must be in"),
+        ("SIDIAN_LEDGER_BATCH_INTERVAL", "soon", "cannot parse 'soon'"),
+        ("SIDIAN_LEDGER_BATCH_SIZE", "0", "ledger_batch_size must be positive"),
     ],
 )
 def test_bad_values_name_the_problem(name: str, value: str, message: str) -> None:

@@ -1,0 +1,140 @@
+"""The SQLite registry store: migrations, atomic ledger appends, the single writer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pyservice import merkle
+from pyservice.store import LeafRow, LedgerConflictError, StoredSth, StoreError, open_store
+from pyservice.store.sqlite import LEAF_EPOCH_BITS, MIGRATIONS, SqliteStore
+
+H = bytes(32)
+
+
+def _sth(size: int) -> StoredSth:
+    return StoredSth(size, H, 1, "kid", b"sig")
+
+
+def test_migrations_are_recorded_once(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    assert store.schema_version() == max(MIGRATIONS)
+    store.close()
+    again = SqliteStore.open(tmp_path / "sidian.db")
+    assert again.schema_version() == max(MIGRATIONS)
+    rows = sqlite3.connect(tmp_path / "sidian.db").execute("SELECT version FROM schema_migrations")
+    assert [r[0] for r in rows] == sorted(MIGRATIONS)
+    assert again.ledger_head() is None
+    again.close()
+
+
+def test_wal_mode(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    conn = sqlite3.connect(tmp_path / "x.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_newer_database_is_refused(tmp_path: Path) -> None:
+    SqliteStore.open(tmp_path / "x.db").close()
+    conn = sqlite3.connect(tmp_path / "x.db")
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 0)")
+    conn.commit()
+    with pytest.raises(StoreError, match="newer migrations"):
+        SqliteStore.open(tmp_path / "x.db")
+
+
+def test_closed_store_refuses(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "x.db")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.ledger_head()
+
+
+def _leaves(start: int, n: int) -> tuple[list[LeafRow], list[tuple[int, int, bytes]]]:
+    hashes = [merkle.leaf_hash(str(i).encode()) for i in range(start, start + n)]
+    leaves = [LeafRow(start + i, h, b"{}", "usage.batch", 0) for i, h in enumerate(hashes)]
+    return leaves, [(0, start + i, h) for i, h in enumerate(hashes)]
+
+
+def test_append_and_read(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    store.ledger_append(0, [], [], _sth(0))
+    leaves, rows = _leaves(0, 3)
+    store.ledger_append(0, leaves, [*rows, (1, 0, b"n" * 32)], _sth(3))
+    head = store.ledger_head()
+    assert head is not None
+    assert head.tree_size == 3
+    assert store.ledger_leaves(0, 10) == leaves
+    assert store.ledger_subtree_hashes([(1, 0), (0, 2)]) == [b"n" * 32, leaves[2].leaf_hash]
+    assert store.ledger_subtree_range(1, 0, 5) == [(0, b"n" * 32)]
+    assert store.ledger_leaf_index(leaves[1].leaf_hash) == 1
+    assert store.ledger_leaf_index(H) is None
+    assert [s.tree_size for s in store.ledger_sths(-1, 10)] == [0, 3]
+    assert store.ledger_sth(3) == head
+    assert store.ledger_sth(2) is None
+    with pytest.raises(StoreError, match="missing"):
+        store.ledger_subtree_hashes([(2, 0)])
+    store.close()
+
+
+def test_stale_writer_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    store.ledger_append(0, [], [], _sth(0))
+    leaves, rows = _leaves(0, 2)
+    store.ledger_append(0, leaves, rows, _sth(2))
+    with pytest.raises(LedgerConflictError):
+        store.ledger_append(0, leaves, rows, _sth(2))
+    with pytest.raises(LedgerConflictError):
+        store.ledger_append(2, [], [], _sth(2))  # an STH at the same size again
+    assert len(store.ledger_leaves(0, 100)) == 2
+    store.close()
+
+
+def test_failure_mid_transaction_rolls_back(tmp_path: Path) -> None:
+    # A real failure injected by the database after the leaves and subtree
+    # rows were inserted, before the commit: nothing of the batch remains.
+    store = SqliteStore.open(tmp_path / "x.db")
+    store.ledger_append(0, [], [], _sth(0))
+    conn = sqlite3.connect(tmp_path / "x.db")
+    conn.execute(
+        "CREATE TRIGGER fail BEFORE INSERT ON ledger_sths "
+        "WHEN NEW.tree_size = 5 BEGIN SELECT RAISE(ABORT, 'injected'); END"
+    )
+    conn.commit()
+    leaves, rows = _leaves(0, 5)
+    with pytest.raises(sqlite3.IntegrityError, match="injected"):
+        store.ledger_append(0, leaves, [*rows, (1, 0, H)], _sth(5))
+    assert store.ledger_leaves(0, 100) == []
+    assert store.ledger_subtree_range(1, 0, 100) == []
+    head = store.ledger_head()
+    assert head is not None
+    assert head.tree_size == 0
+    store.close()
+
+
+def test_leaf_lookup_spans_index_epochs(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    leaf = merkle.leaf_hash(b"x")
+    key = int.from_bytes(leaf[:8], "big", signed=True)
+    far = (3 << LEAF_EPOCH_BITS) + 5
+    conn = sqlite3.connect(tmp_path / "x.db")
+    conn.execute(
+        "INSERT INTO ledger_leaves (idx, leaf_epoch, leaf_key, leaf_hash, kind, at, entry) "
+        "VALUES (?, 3, ?, ?, 'usage.batch', 0, X'7B7D')",
+        (far, key, leaf),
+    )
+    conn.commit()
+    assert store.ledger_leaf_index(leaf) == far
+    conn.execute(
+        "INSERT INTO ledger_leaves (idx, leaf_epoch, leaf_key, leaf_hash, kind, at, entry) "
+        "VALUES (7, 0, ?, ?, 'usage.batch', 0, X'7B7D')",
+        (key, leaf),
+    )
+    conn.commit()
+    assert store.ledger_leaf_index(leaf) == 7  # the first occurrence
+    assert store.ledger_leaf_index(merkle.leaf_hash(b"y")) is None
+    conn.close()
+    store.close()
