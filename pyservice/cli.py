@@ -159,15 +159,7 @@ def ledger_proof_inclusion(data_dir: Path | None, leaf_hash: str, tree_size: int
         raise click.ClickException(f"{exc.code}: {exc}") from exc
     finally:
         store.close()
-    _echo_json(
-        {
-            "leaf_hash": result.leaf_hash.hex(),
-            "index": result.index,
-            "tree_size": result.sth.tree_size,
-            "proof": [h.hex() for h in result.proof],
-            "sth": sth_to_json(result.sth),
-        }
-    )
+    _echo_json(result.to_json())
 
 
 @ledger_proof.command("consistency")
@@ -183,12 +175,4 @@ def ledger_proof_consistency(data_dir: Path | None, first: int, second: int) -> 
         raise click.ClickException(f"{exc.code}: {exc}") from exc
     finally:
         store.close()
-    _echo_json(
-        {
-            "first": result.first,
-            "second": result.second,
-            "proof": [h.hex() for h in result.proof],
-            "first_sth": None if result.first_sth is None else sth_to_json(result.first_sth),
-            "second_sth": None if result.second_sth is None else sth_to_json(result.second_sth),
-        }
-    )
+    _echo_json(result.to_json())

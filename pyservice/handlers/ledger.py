@@ -78,13 +78,7 @@ async def get_inclusion(request: web.Request) -> web.Response:
     leaf_hash = _hex32_param(request, "leaf_hash")
     tree_size = _optional_int(request, "tree_size")
     result = await request.app[LEDGER].inclusion_proof(leaf_hash, tree_size)
-    data = {
-        "leaf_hash": result.leaf_hash.hex(),
-        "index": result.index,
-        "tree_size": result.sth.tree_size,
-        "proof": [h.hex() for h in result.proof],
-        "sth": sth_to_json(result.sth),
-    }
+    data = result.to_json()
     return _cached(request, data, _LATEST if tree_size is None else _IMMUTABLE)
 
 
@@ -94,13 +88,7 @@ async def get_consistency(request: web.Request) -> web.Response:
     first = _int_param(request, "first")
     second = _int_param(request, "second")
     result = await request.app[LEDGER].consistency_proof(first, second)
-    data = {
-        "first": result.first,
-        "second": result.second,
-        "proof": [h.hex() for h in result.proof],
-        "first_sth": None if result.first_sth is None else sth_to_json(result.first_sth),
-        "second_sth": None if result.second_sth is None else sth_to_json(result.second_sth),
-    }
+    data = result.to_json()
     return _cached(request, data, _IMMUTABLE)
 
 

@@ -37,7 +37,7 @@ from pyservice.errors import (
     UnknownTreeHeadError,
 )
 from pyservice.ledger.entries import Entry, make_entry
-from pyservice.ledger.sth import sign_sth
+from pyservice.ledger.sth import sign_sth, sth_to_json
 from pyservice.store import LeafRow, LedgerConflictError, Store, StoredSth, StoreError
 
 __all__ = [
@@ -88,6 +88,16 @@ class InclusionProof:
     proof: list[bytes]
     sth: StoredSth
 
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON form (HTTP answer and CLI output alike)."""
+        return {
+            "leaf_hash": self.leaf_hash.hex(),
+            "index": self.index,
+            "tree_size": self.sth.tree_size,
+            "proof": [h.hex() for h in self.proof],
+            "sth": sth_to_json(self.sth),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ConsistencyProof:
@@ -96,6 +106,16 @@ class ConsistencyProof:
     proof: list[bytes]
     first_sth: StoredSth | None
     second_sth: StoredSth | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON form (HTTP answer and CLI output alike)."""
+        return {
+            "first": self.first,
+            "second": self.second,
+            "proof": [h.hex() for h in self.proof],
+            "first_sth": None if self.first_sth is None else sth_to_json(self.first_sth),
+            "second_sth": None if self.second_sth is None else sth_to_json(self.second_sth),
+        }
 
 
 def head(store: Store) -> StoredSth:
