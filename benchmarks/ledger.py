@@ -15,6 +15,9 @@ Run with ``make bench-ledger`` (``.venv/bin/python benchmarks/ledger.py``).
 - Verification: median ``merkle.verify_inclusion`` (Python call) against the
   SM3 compressions it needs (2 per node hash), timed as ``sm3`` of one-block
   messages. The Rust-only ratio is criterion's ``merkle`` bench.
+- Audit (``--audit``): the wall time of ``sidian ledger verify``'s
+  ``verify_ledger`` over the whole stored log (every entry re-hashed, every
+  subtree compared, every STH signature and consistency proof checked).
 
 Writes benchmarks/results/ledger.json.
 """
@@ -35,6 +38,7 @@ from pyservice.crypto import PrivateKey, sm3
 from pyservice.ledger import service
 from pyservice.ledger.entries import Entry, make_entry
 from pyservice.ledger.service import Ledger
+from pyservice.ledger.verify import verify_ledger
 from pyservice.store.sqlite import SqliteStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ledger.json"
@@ -71,12 +75,14 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--window", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, help="where the SQLite file goes (default: tmp)")
+    parser.add_argument("--audit", action="store_true", help="also time verify_ledger")
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(dir=args.dir)
     path = Path(tmp.name) / "ledger.db"
     store = SqliteStore.open(path)
-    ledger = Ledger(store, PrivateKey.generate(), batch_size=args.batch)
+    key = PrivateKey.generate()
+    ledger = Ledger(store, key, batch_size=args.batch)
     ledger.load()
 
     t0 = time.perf_counter()
@@ -145,6 +151,18 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         f"{compressions * one_compression:.2f} µs; "
         f"ratio {ratio:.2f} (target <= 1.2 is judged on the Rust-only criterion bench)"
     )
+    audit_s: float | None = None
+    if args.audit:
+        t0 = time.perf_counter()
+        report = verify_ledger(store, key.public_key())
+        audit_s = time.perf_counter() - t0
+        if not report.ok:
+            raise SystemExit(f"ledger verify failed: {report.to_json()}")
+        print(
+            f"ledger verify (full audit) of {report.entries_checked:,} entries and "
+            f"{report.sths_checked:,} STHs: {audit_s:.1f} s "
+            f"({report.entries_checked / audit_s:,.0f} entries/s)"
+        )
     store.close()
     tmp.cleanup()
 
@@ -163,6 +181,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                 "compressions": compressions,
                 "compression_us": one_compression,
                 "db_bytes": db_bytes,
+                "audit_seconds": audit_s,
             },
             indent=2,
         )

@@ -138,3 +138,30 @@ def test_leaf_lookup_spans_index_epochs(tmp_path: Path) -> None:
     assert store.ledger_leaf_index(merkle.leaf_hash(b"y")) is None
     conn.close()
     store.close()
+
+
+def test_migration_2_rewrites_leaf_epochs_of_an_existing_log(tmp_path: Path) -> None:
+    # A database created by migration 1 alone, whose rows carry 2^18 epochs.
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)")
+    for statement in MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_migrations VALUES (1, 0)")
+    leaves = {idx: merkle.leaf_hash(str(idx).encode()) for idx in (0, (1 << 18) + 1, 5 << 20)}
+    for idx, leaf in leaves.items():
+        conn.execute(
+            "INSERT INTO ledger_leaves (idx, leaf_epoch, leaf_key, leaf_hash, kind, at, entry) "
+            "VALUES (?, ?, ?, ?, 'usage.batch', 0, X'7B7D')",
+            (idx, idx >> 18, int.from_bytes(leaf[:8], "big", signed=True), leaf),
+        )
+    conn.commit()
+    conn.close()
+
+    store = SqliteStore.open(path)
+    assert store.schema_version() == max(MIGRATIONS)
+    for idx, leaf in leaves.items():
+        assert store.ledger_leaf_index(leaf) == idx
+    epochs = sqlite3.connect(path).execute("SELECT idx, leaf_epoch FROM ledger_leaves").fetchall()
+    assert all(epoch == idx >> LEAF_EPOCH_BITS for idx, epoch in epochs)
+    store.close()
