@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Final
 
 from aiohttp import web
 
-from pyservice.appkeys import LEDGER, METRICS, SETTINGS, STORE
+from pyservice import openapi
+from pyservice.appkeys import LEDGER, METRICS, OPENAPI_DOCUMENT, SETTINGS, STORE
 from pyservice.handlers import ledger, ops
 from pyservice.ledger.keys import load_or_create_ledger_key
 from pyservice.ledger.service import Ledger
@@ -16,7 +18,10 @@ from pyservice.middlewares import MIDDLEWARES
 from pyservice.settings import Settings
 from pyservice.store import open_store
 
-__all__ = ["create_app"]
+__all__ = ["HANDLER_MODULES", "create_app"]
+
+#: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
+HANDLER_MODULES: Final = (ops, ledger)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -29,8 +34,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_data_dir)
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_ledger)
-    app.add_routes(ops.routes)
-    app.add_routes(ledger.routes)
+    for module in HANDLER_MODULES:
+        app.add_routes(module.routes)
+    app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
     return app
 
 

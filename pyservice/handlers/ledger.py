@@ -14,13 +14,14 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
+from pyservice import openapi
 from pyservice.appkeys import LEDGER
 from pyservice.crypto import sm3
 from pyservice.errors import MalformedInputError
 from pyservice.ledger.service import MAX_ENTRIES_PAGE
 from pyservice.ledger.sth import sth_to_json
 
-__all__ = ["routes"]
+__all__ = ["OPENAPI", "routes"]
 
 routes = web.RouteTableDef()
 
@@ -114,3 +115,82 @@ async def get_entries(request: web.Request) -> web.Response:
         ],
     }
     return _cached(request, data, _IMMUTABLE)
+
+
+def _query(name: str, description: str, *, required: bool = True, hex32: bool = False) -> Any:
+    schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"} if hex32 else openapi.UINT
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def _cached_ok(schema: str, description: str) -> dict[str, Any]:
+    return {
+        "200": {
+            "description": description,
+            "headers": {"ETag": {"schema": {"type": "string"}}},
+            "content": openapi.json_content(openapi.ref(schema)),
+        },
+        "304": {"description": "not modified (If-None-Match matched the ETag)"},
+    }
+
+
+OPENAPI: Final = {
+    "/v1/ledger/sth": {
+        "get": {
+            "operationId": "ledger_sth",
+            "tags": ["ledger"],
+            "summary": "The latest signed tree head",
+            "responses": {
+                **_cached_ok("SignedTreeHead", "the latest STH"),
+                **openapi.error_responses(404),
+            },
+        }
+    },
+    "/v1/ledger/proof/inclusion": {
+        "get": {
+            "operationId": "ledger_inclusion",
+            "tags": ["ledger"],
+            "summary": "Inclusion proof of a leaf, with the STH it refers to",
+            "parameters": [
+                _query("leaf_hash", "SM3(0x00 ‖ entry), hex", hex32=True),
+                _query("tree_size", "a published tree size (default: latest)", required=False),
+            ],
+            "responses": {
+                **_cached_ok("InclusionProof", "the proof and its STH"),
+                **openapi.error_responses(400, 404),
+            },
+        }
+    },
+    "/v1/ledger/proof/consistency": {
+        "get": {
+            "operationId": "ledger_consistency",
+            "tags": ["ledger"],
+            "summary": "Consistency proof between two tree sizes",
+            "parameters": [
+                _query("first", "older tree size"),
+                _query("second", "newer tree size"),
+            ],
+            "responses": {
+                **_cached_ok("ConsistencyProof", "the proof and both STHs"),
+                **openapi.error_responses(400, 404),
+            },
+        }
+    },
+    "/v1/ledger/entries": {
+        "get": {
+            "operationId": "ledger_entries",
+            "tags": ["ledger"],
+            "summary": f"Entries start <= index < end (at most {MAX_ENTRIES_PAGE})",
+            "parameters": [_query("start", "first index"), _query("end", "one past the last")],
+            "responses": {
+                **_cached_ok("LedgerEntries", "the entries' canonical bytes"),
+                **openapi.error_responses(400, 404),
+            },
+        }
+    },
+}
