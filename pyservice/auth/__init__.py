@@ -1,0 +1,1 @@
+"""Partner authentication (security.md §Partners)."""
