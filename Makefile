@@ -33,7 +33,7 @@ ARITH_CASES ?= 20000000
 POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
-.PHONY: help venv build run test test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
+.PHONY: help venv build run test system-deps test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
 	bench-ledger \
 	arith-long fuzz-diff ct-check ct-grind
 
@@ -108,8 +108,20 @@ typecheck: build
 	$(BIN)/mypy
 	$(PY) -m mypy.stubtest pyservice._core
 
-test-py: build
+test-py: build system-deps
 	$(PY) -m pytest
+
+# Debian packages the tests drive for real (never mocked): headless Chromium
+# with its driver and CJK fonts for the page tests. Installed only when missing.
+SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for the tests: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 fmt: $(DEPS_STAMP)
 	cargo fmt --all

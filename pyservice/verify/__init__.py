@@ -1,0 +1,1 @@
+"""The verification pipeline: parse → verify → policy → result (api.md)."""
