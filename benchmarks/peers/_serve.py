@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import signal
@@ -34,3 +35,12 @@ def serve(factory: AppFactory, *, host: str, port: int, workers: int) -> None:
     signal.signal(signal.SIGINT, stop)
     for proc in procs:
         proc.join()
+
+
+def parser(description: str | None) -> argparse.ArgumentParser:
+    """The options every peer takes: where to listen and how many workers."""
+    out = argparse.ArgumentParser(description=description)
+    out.add_argument("--host", default="127.0.0.1")
+    out.add_argument("--port", type=int, required=True)
+    out.add_argument("--workers", type=int, default=2)
+    return out

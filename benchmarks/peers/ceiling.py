@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import orjson
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _serve import parser as peer_parser
 from _serve import serve
 
 _ANSWER = orjson.dumps(
@@ -39,10 +39,7 @@ def create_app() -> web.Application:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=2)
+    parser = peer_parser(__doc__)
     args = parser.parse_args()
     serve(create_app, host=args.host, port=args.port, workers=args.workers)
 

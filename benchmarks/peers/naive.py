@@ -3,7 +3,6 @@ request, no caches (see README.md). Token layout: formats.md §QR token."""
 
 from __future__ import annotations
 
-import argparse
 import base64
 import struct
 import sys
@@ -16,6 +15,7 @@ from aiohttp import web
 from gmssl import sm2  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _serve import parser as peer_parser
 from _serve import serve
 
 REDIS = web.AppKey("redis", redis.Redis)
@@ -76,10 +76,7 @@ def create_app() -> web.Application:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=2)
+    parser = peer_parser(__doc__)
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--qr-public-key", required=True, help="65-byte SEC1 key, hex")
     args = parser.parse_args()
