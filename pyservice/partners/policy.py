@@ -1,0 +1,96 @@
+"""What a partner may do (security.md §Partners). Pure: no I/O.
+
+Scopes are explicit and minimal; everything not granted is denied. A
+partner may further be limited to some licence types and issuers: an empty
+limit means "any", a non-empty one is an allow-list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from pyservice.errors import SidianError
+
+__all__ = [
+    "SCOPES",
+    "AccessDeniedError",
+    "Grant",
+    "IssuerDeniedError",
+    "LicenceTypeDeniedError",
+    "ScopeDeniedError",
+    "parse_scopes",
+]
+
+SCOPES: Final = frozenset(
+    {
+        "verify:qr",
+        "verify:licence",
+        "verify:signature",
+        "verify:seal",
+        "status:read",
+        "licence:read-full",
+        "issue",
+        "status:write",
+        "holder",
+        "admin",
+    }
+)
+
+
+class AccessDeniedError(SidianError):
+    code = "forbidden"
+    http_status = 403
+
+
+class ScopeDeniedError(AccessDeniedError):
+    code = "scope_denied"
+
+
+class LicenceTypeDeniedError(AccessDeniedError):
+    code = "licence_type_denied"
+
+
+class IssuerDeniedError(AccessDeniedError):
+    code = "issuer_denied"
+
+
+class UnknownScopeError(SidianError, ValueError):
+    code = "unknown_scope"
+    http_status = 400
+
+
+def parse_scopes(text: str | Iterable[str]) -> frozenset[str]:
+    """``"verify:qr,status:read"`` (or an iterable) → a validated set."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    scopes = frozenset(item.strip() for item in items if item.strip())
+    unknown = scopes - SCOPES
+    if unknown:
+        raise UnknownScopeError(f"unknown scopes: {', '.join(sorted(unknown))}")
+    return scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What one partner was granted (by an approved application)."""
+
+    scopes: frozenset[str]
+    licence_types: frozenset[str] = field(default_factory=frozenset)
+    issuers: frozenset[str] = field(default_factory=frozenset)
+
+    def require(self, scope: str) -> None:
+        if scope not in SCOPES:  # a programming error, never a grant
+            raise ValueError(f"unknown scope {scope!r}")
+        if scope not in self.scopes:
+            raise ScopeDeniedError(f"scope {scope!r} not granted")
+
+    def require_licence(self, type_code: str, issuer_code: str) -> None:
+        """The partner may see licences of this type from this issuer."""
+        if self.licence_types and type_code not in self.licence_types:
+            raise LicenceTypeDeniedError("licence type not granted to this partner")
+        if self.issuers and issuer_code not in self.issuers:
+            raise IssuerDeniedError("issuer not granted to this partner")
+
+    def may(self, scope: str) -> bool:
+        return scope in self.scopes
