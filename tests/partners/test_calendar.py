@@ -25,7 +25,7 @@ def test_plain_weeks() -> None:
 
 
 def test_holidays_and_make_up_days() -> None:
-    # A golden week: 1–7 October are holidays, Sunday 27 September and
+    # A golden week: 1 to 7 October are holidays, Sunday 27 September and
     # Saturday 10 October are make-up working days (a typical notice's shape).
     holidays = [f"2026-10-0{d}" for d in range(1, 8)]
     cal = WorkCalendar.from_lists(holidays, ["2026-09-27", "2026-10-10"])
