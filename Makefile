@@ -138,7 +138,7 @@ bench: build
 # from the store; LEDGER_SIZE=10000000 for the 10M figure (takes minutes).
 LEDGER_SIZE ?= 1000000
 bench-ledger: build
-	$(PY) benchmarks/ledger.py --size $(LEDGER_SIZE)
+	$(PY) benchmarks/ledger.py --size $(LEDGER_SIZE) --audit
 
 fuzz:
 	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }
