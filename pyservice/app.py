@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from pyservice.appkeys import LEDGER, METRICS, SETTINGS, STORE
+from pyservice.appkeys import KEYRING, LEDGER, METRICS, SETTINGS, STORE
 from pyservice.handlers import ledger, ops
-from pyservice.ledger.keys import load_or_create_ledger_key
+from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
+from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.settings import Settings
 from pyservice.store import open_store
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = HttpMetrics.create()
     app.cleanup_ctx.append(_data_dir)
     app.cleanup_ctx.append(_store)
+    app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_ledger)
     app.add_routes(ops.routes)
     app.add_routes(ledger.routes)
@@ -50,10 +52,17 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         store.close()
 
 
+async def _keyring(app: web.Application) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    master = await loop.run_in_executor(None, load_master_key, app[SETTINGS].data_dir)
+    app[KEYRING] = KeyRing(app[STORE], master)
+    yield
+
+
 async def _ledger(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     loop = asyncio.get_running_loop()
-    key = await loop.run_in_executor(None, load_or_create_ledger_key, settings.data_dir)
+    key = await loop.run_in_executor(None, ledger_key, app[STORE], settings.data_dir)
     ledger = Ledger(
         app[STORE],
         key,

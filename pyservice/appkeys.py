@@ -6,15 +6,18 @@ from aiohttp import web
 
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
+from pyservice.registry.keys import KeyRing
 from pyservice.settings import Settings
 from pyservice.store import Store
 
-__all__ = ["LEDGER", "METRICS", "REQUEST_ID", "SETTINGS", "STORE"]
+__all__ = ["KEYRING", "LEDGER", "METRICS", "REQUEST_ID", "SETTINGS", "STORE"]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", HttpMetrics)
 #: The registry store, opened and closed by the app's ``cleanup_ctx``.
 STORE: web.AppKey[Store] = web.AppKey("store")
+#: Signing keys (issuers', platform QR and ledger keys) over the store.
+KEYRING = web.AppKey("keyring", KeyRing)
 #: The ledger sequencer (batcher running while the app runs).
 LEDGER = web.AppKey("ledger", Ledger)
 
