@@ -7,7 +7,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from pyservice.ledger.keys import ledger_key
+from pyservice.ledger.service import Ledger
+from pyservice.registry.keys import KeyRing, TrustedKey, load_master_key
+from pyservice.registry.service import Registry
 from pyservice.registry.validate import make_licence_id
+from pyservice.store import open_store
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -100,3 +105,22 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir(exist_ok=True)
     return path
+
+
+def open_registry(data: Path) -> Registry:
+    """A registry over a real SQLite store in ``data`` with the two demo
+    types and the demo issuer (with its licence key) registered."""
+    store = open_store(data)
+    keyring = KeyRing(store, load_master_key(data, {}))
+    ledger = Ledger(store, ledger_key(store, data))
+    ledger.load()
+    registry = Registry(store, keyring, ledger)
+    if store.issuer_get(ISSUER) is None:
+        registry.add_issuer(ISSUER, "湖南省市场监督管理局", "湖南省")
+        for spec in (BUSINESS_TYPE, DRIVING_TYPE):
+            registry.add_type(**spec)
+    return registry
+
+
+def trust_of(registry: Registry) -> dict[str, TrustedKey]:
+    return {k.kid: k for k in registry.keyring.trust_list()}
