@@ -44,6 +44,7 @@ __all__ = [
     "MASTER_KEY_FILE_ENV",
     "PLATFORM",
     "PURPOSES",
+    "ROTATION_GRACE_MS",
     "KeyRing",
     "TrustedKey",
     "key_in_force",
@@ -58,6 +59,9 @@ MASTER_KEY_FILE: Final = "master.key"
 PLATFORM: Final = "platform"
 PURPOSES: Final = ("licence", "qr", "ledger")
 KEY_STATUSES: Final = ("active", "retired", "compromised")
+#: A retired key stays in force this long after a rotation (signer caches
+#: hold a key for at most a few seconds).
+ROTATION_GRACE_MS: Final = 60_000
 
 
 def _now_ms() -> int:
@@ -230,10 +234,12 @@ class KeyRing:
 
     def rotate(self, owner: str, purpose: str, *, now_ms: int | None = None) -> KeyRow:
         """A new active key; the owner's previous active keys of this purpose
-        are retired (their window closes now, old signatures stay valid)."""
+        are retired: their window closes ``ROTATION_GRACE_MS`` from now (so
+        a signer that cached the old key a moment ago still signs inside
+        its window); what they signed before stays valid."""
         now = _now_ms() if now_ms is None else now_ms
         row = self._row(PrivateKey.generate(), owner, purpose, now_ms=now, valid_until=None)
-        self.store.key_rotate(row, now)
+        self.store.key_rotate(row, now + ROTATION_GRACE_MS)
         return row
 
     # ---- lookups ---------------------------------------------------------------

@@ -26,12 +26,12 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pyservice.canonical import canonical_json
-from pyservice.crypto import sm3
+from pyservice.crypto import PrivateKey, sm3
 from pyservice.ledger.entries import make_entry
 from pyservice.ledger.service import Ledger, inclusion_proof
 from pyservice.ledger.sth import sth_to_json
@@ -57,6 +57,7 @@ from pyservice.registry.validate import (
 )
 from pyservice.store import (
     AnnotationRow,
+    ImportProgress,
     IssuerRow,
     KeyRow,
     LicenceRow,
@@ -102,6 +103,8 @@ TRANSITIONS: Final = frozenset(
     }
 )
 MAX_REASON_LEN: Final = 512
+#: How long an issuer's signing key is reused before it is looked up again.
+SIGNER_CACHE_SECONDS: Final = 5.0
 
 
 def _now_ms() -> int:
@@ -225,6 +228,7 @@ class Registry:
         self.ledger = ledger
         self._types: dict[str, LicenceType] = {}
         self._issuers: dict[str, IssuerRow] = {}
+        self._signers: dict[str, tuple[float, KeyRow, PrivateKey]] = {}
 
     # ---- issuers, types, keys ----------------------------------------------
 
@@ -283,7 +287,20 @@ class Registry:
     def rotate_key(self, owner: str, purpose: str = "licence") -> KeyRow:
         if owner != "platform":
             self.issuer(owner)
-        return self.keyring.rotate(owner, purpose)
+        row = self.keyring.rotate(owner, purpose)
+        self._signers.pop(owner, None)
+        return row
+
+    def _signer(self, issuer_code: str) -> tuple[KeyRow, PrivateKey]:
+        """The issuer's active licence key, looked up at most every
+        ``SIGNER_CACHE_SECONDS`` (a rotation elsewhere applies within that)."""
+        now = time.monotonic()
+        cached = self._signers.get(issuer_code)
+        if cached is not None and now - cached[0] < SIGNER_CACHE_SECONDS:
+            return cached[1], cached[2]
+        key_row, key = self.keyring.signing_key(issuer_code, "licence")
+        self._signers[issuer_code] = (now, key_row, key)
+        return key_row, key
 
     # ---- issuance ------------------------------------------------------------
 
@@ -330,7 +347,7 @@ class Registry:
             allow_legacy_id=allow_legacy_id,
         )
         canonical = canonical_json(body)
-        key_row, key = self.keyring.signing_key(issuer.code, "licence")
+        key_row, key = self._signer(issuer.code)
         return PreparedLicence(
             id=body["id"],
             body=body,
@@ -342,6 +359,24 @@ class Registry:
             version=body["version"],
             valid_until=body["valid_until"],
             supersedes=supersedes,
+        )
+
+    def commit_batch(
+        self, prepared: Sequence[PreparedLicence], progress: ImportProgress | None = None
+    ) -> None:
+        """Store prepared licences and their ``licence.issued`` entries (and
+        an import job's new position) in one transaction."""
+        if not prepared:
+            if progress is not None:
+                self.store.import_progress_save(progress)
+            return
+        at = _now_ms()
+        self.ledger.commit(
+            [make_entry(p.entry_fields(at)) for p in prepared],
+            RegistryWrites(
+                licences=[p.new_licence(at, i) for i, p in enumerate(prepared)],
+                import_progress=progress,
+            ),
         )
 
     def issue(self, data: Mapping[str, Any], *, today: dt.date | None = None) -> LicenceRow:

@@ -51,6 +51,8 @@ __all__ = [
     "parse_date",
     "parse_licence_id",
     "parse_licence_type",
+    "resident_id_check_char",
+    "uscc_check_char",
     "validate_issuer_code",
     "validate_licence_body",
     "validate_type_code",
@@ -93,6 +95,14 @@ _USCC_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 
 _AREA_CODE: Final = re.compile(r"[1-9][0-9]{5}")
 
 
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100 check character for 17 characters of the USCC alphabet."""
+    if len(first17) != 17 or any(c not in _USCC_VALUE for c in first17):
+        raise InvalidUsccError("need 17 characters of the GB 32100 alphabet")
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
 def check_uscc(code: str) -> None:
     """Raise :class:`InvalidUsccError` unless ``code`` is a USCC: 18
     characters of the GB 32100 alphabet (no I, O, S, V, Z), an
@@ -109,8 +119,7 @@ def check_uscc(code: str) -> None:
             total += value * _USCC_WEIGHTS[i]
     if not code[2:8].isdigit():
         raise InvalidUsccError("positions 3-8 must be an administrative division code")
-    expected = _USCC_ALPHABET[(31 - total % 31) % 31]
-    if code[17] != expected:
+    if code[17] != _USCC_ALPHABET[(31 - total % 31) % 31]:
         raise InvalidUsccError("check character does not match (GB 32100)")
 
 
@@ -119,6 +128,14 @@ def check_uscc(code: str) -> None:
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK: Final = "10X98765432"
 _EARLIEST_BIRTH: Final = dt.date(1880, 1, 1)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """The GB 11643 (ISO 7064 MOD 11-2) check character for 17 digits."""
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise InvalidResidentIdError("need 17 digits")
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
 
 
 def check_resident_id(number: str, *, today: dt.date, allow_legacy: bool = False) -> None:
@@ -148,8 +165,7 @@ def check_resident_id(number: str, *, today: dt.date, allow_legacy: bool = False
         raise InvalidResidentIdError("the first 17 characters must be digits")
     _check_address(number)
     _check_birth(number[6:14], today)
-    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True))
-    if number[17] != _ID_CHECK[total % 11]:
+    if number[17] != resident_id_check_char(body):
         raise InvalidResidentIdError("check character does not match (GB 11643)")
 
 

@@ -344,6 +344,10 @@ class Store(Protocol):
 
     def import_progress(self, job_id: str) -> ImportProgress | None: ...
 
+    def import_progress_save(self, job: ImportProgress) -> None:
+        """Record a job's position outside a ledger batch (a batch of rejects only)."""
+        ...
+
     def registry_counts(self) -> dict[str, object]:
         """Counts for ``sidian stats``: licences by status, issuers, types,
         keys, ledger size."""

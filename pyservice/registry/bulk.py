@@ -1,0 +1,366 @@
+"""Bulk conversion of existing licences (存量证照电子化转换): ``sidian import FILE``.
+
+Input: JSON Lines (one formats.md body per line; ``id`` optional when a
+``serial`` is given) or CSV with a header row and these columns
+(:data:`CSV_COLUMNS`; extra ``face.<name>`` columns carry face fields, an
+empty cell leaves the field out):
+
+    id, serial, type_code, type_name, number, holder_name, holder_id_type,
+    holder_id, issuer_code, issuer_name, issued_on, valid_from, valid_until,
+    version, file_sm3, face.<name>...
+
+``id`` or ``serial`` is required; ``type_name``, ``issuer_name``,
+``version`` (default 1), ``file_sm3`` may be empty; an empty
+``valid_until`` means 长期 (null).
+
+Every row is validated and signed; valid rows are committed in batches,
+each batch one transaction holding the licences, their ledger entries,
+the signed tree head and the job's position. Rows that fail go to the
+reject file (JSON Lines: row number, licence id if known, error code and
+message — never the row's personal data) before their batch commits.
+
+Resuming: the job is named by the SM3 of the input file. After a crash
+(even ``kill -9``) the same command skips the rows of committed batches,
+truncates the reject file to its length at the last commit, and goes on —
+no duplicates, no gaps. A finished job is not run again.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import orjson
+
+from pyservice.crypto import Sm3
+from pyservice.errors import SidianError
+from pyservice.registry.service import PreparedLicence, Registry, today_in_china
+from pyservice.store import ImportProgress
+
+__all__ = [
+    "CSV_COLUMNS",
+    "MAX_LINE_BYTES",
+    "ImportResult",
+    "csv_row_to_body",
+    "import_file",
+]
+
+CSV_COLUMNS: Final = (
+    "id",
+    "serial",
+    "type_code",
+    "type_name",
+    "number",
+    "holder_name",
+    "holder_id_type",
+    "holder_id",
+    "issuer_code",
+    "issuer_name",
+    "issued_on",
+    "valid_from",
+    "valid_until",
+    "version",
+    "file_sm3",
+)
+_CSV_REQUIRED: Final = (
+    frozenset(CSV_COLUMNS)
+    - {"id", "serial", "type_name", "issuer_name"}
+    - {
+        "version",
+        "file_sm3",
+    }
+)
+#: Longest input line accepted (a longer one is rejected, not loaded whole).
+MAX_LINE_BYTES: Final = 64 * 1024
+
+
+class RowError(SidianError):
+    """A row that cannot be read (bad JSON, bad CSV cell)."""
+
+    code = "malformed_row"
+    http_status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    job_id: str
+    rows: int
+    imported: int
+    rejected: int
+    resumed_at: int
+    already_done: bool
+    seconds: float
+    reject_path: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "rows": self.rows,
+            "imported": self.imported,
+            "rejected": self.rejected,
+            "resumed_at": self.resumed_at,
+            "already_done": self.already_done,
+            "seconds": round(self.seconds, 3),
+            "rate_per_second": round(self.rows / self.seconds, 1) if self.seconds else None,
+            "reject_file": str(self.reject_path),
+        }
+
+
+def _fingerprint(path: Path) -> tuple[str, int]:
+    """SM3 of the file (the job id) and its number of lines."""
+    digest = Sm3()
+    lines = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+    return digest.hexdigest(), lines
+
+
+def csv_row_to_body(row: dict[str, str]) -> dict[str, Any]:
+    """A formats.md body from one CSV row (see the module docstring)."""
+    missing = [c for c in _CSV_REQUIRED if c not in row]
+    if missing:
+        raise RowError(f"missing CSV columns {sorted(missing)}")
+
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    body: dict[str, Any] = {
+        "type_code": cell("type_code"),
+        "number": cell("number"),
+        "holder": {
+            "name": cell("holder_name"),
+            "id_type": cell("holder_id_type"),
+            "id": cell("holder_id"),
+        },
+        "issuer": {"code": cell("issuer_code")},
+        "issued_on": cell("issued_on"),
+        "valid_from": cell("valid_from"),
+        "valid_until": cell("valid_until") or None,
+        "face": {
+            key[5:]: value.strip()
+            for key, value in row.items()
+            if key and key.startswith("face.") and value and value.strip()
+        },
+    }
+    for name in ("id", "serial", "type_name", "file_sm3"):
+        if cell(name):
+            body[name] = cell(name)
+    if cell("issuer_name"):
+        body["issuer"]["name"] = cell("issuer_name")
+    if cell("version"):
+        if not cell("version").isdigit() or len(cell("version")) > 3:
+            raise RowError("version must be an integer")
+        body["version"] = int(cell("version"))
+    return body
+
+
+def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Callable[[], dict[str, Any]]]]:
+    """``(row number from 1, parser)`` for every data row; parsing is
+    deferred so a bad row becomes a reject, not an abort."""
+    if fmt == "jsonl":
+        with path.open("rb") as f:
+            for number, line in enumerate(f, 1):
+
+                def parse(line: bytes = line) -> dict[str, Any]:
+                    if len(line) > MAX_LINE_BYTES:
+                        raise RowError(f"line longer than {MAX_LINE_BYTES} bytes")
+                    try:
+                        obj = orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        raise RowError(f"not JSON: {exc}") from exc
+                    if not isinstance(obj, dict):
+                        raise RowError("a line must be a JSON object")
+                    return obj
+
+                if line.strip():
+                    yield number, parse
+        return
+    with path.open("r", encoding="utf-8-sig", newline="") as text:
+        reader = csv.DictReader(text)
+        for number, record in enumerate(reader, 1):
+
+            def parse_csv(record: dict[str, str] = record) -> dict[str, Any]:
+                if None in record:
+                    raise RowError("row has more cells than the header")
+                return csv_row_to_body(record)
+
+            yield number, parse_csv
+
+
+class _Rejects:
+    """The reject file, truncated to the committed length on resume."""
+
+    def __init__(self, path: Path, keep_bytes: int) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._file: TextIO = io.TextIOWrapper(os.fdopen(fd, "r+b"), encoding="utf-8")
+        self._file.truncate(keep_bytes)
+        self._file.seek(keep_bytes)
+
+    def add(self, row: int, licence_id: str | None, code: str, message: str) -> None:
+        record = {"row": row, "id": licence_id, "code": code, "message": message}
+        self._file.write(orjson.dumps(record).decode("utf-8") + "\n")
+
+    def sync(self) -> int:
+        """Flush to disk; the file's length."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return self._file.tell()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Job:
+    """One run of an import job: the batch being built and the counters."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        path: Path,
+        job: ImportProgress,
+        rejects: _Rejects,
+        *,
+        total: int,
+        batch_size: int,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.registry = registry
+        self.path = path
+        self.job_id = job.job_id
+        self.rows_done, self.imported, self.rejected = job.rows_done, job.imported, job.rejected
+        self.rejects = rejects
+        self.total = total
+        self.batch_size = batch_size
+        self.on_progress = on_progress
+        self.batch: list[PreparedLicence] = []
+        self.rows_of: dict[str, int] = {}
+
+    def reject(self, row: int, licence_id: str | None, code: str, message: str) -> None:
+        self.rejects.add(row, licence_id, code, message)
+        self.rejected += 1
+
+    def add(self, number: int, prepared: PreparedLicence) -> None:
+        if prepared.id in self.rows_of:
+            self.reject(number, prepared.id, "duplicate_row", "id repeats an earlier row")
+        else:
+            self.batch.append(prepared)
+            self.rows_of[prepared.id] = number
+
+    def commit(self, finished: bool) -> None:
+        """Commit the batch with the job's position (one transaction)."""
+        batch = self.batch
+        existing = self.registry.store.licences_existing([p.id for p in batch]) if batch else set()
+        if existing:  # registered before (another job, an earlier run of a changed file)
+            for p in batch:
+                if p.id in existing:
+                    self.reject(self.rows_of[p.id], p.id, "licence_exists", "already registered")
+            batch = [p for p in batch if p.id not in existing]
+        progress = ImportProgress(
+            self.job_id,
+            str(self.path),
+            self.rows_done,
+            self.imported + len(batch),
+            self.rejected,
+            self.rejects.sync(),
+            finished,
+        )
+        self.registry.commit_batch(batch, progress)
+        self.imported += len(batch)
+        self.batch, self.rows_of = [], {}
+        if self.on_progress is not None:
+            self.on_progress(self.rows_done, self.total)
+
+
+def import_file(
+    registry: Registry,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    reject_path: Path | None = None,
+    batch_size: int = 2000,
+    today: dt.date | None = None,
+    allow_legacy_id: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import ``path`` (see the module docstring). ``on_progress(done,
+    total)`` is called after each committed batch (``total`` is the
+    number of lines, an estimate for CSV)."""
+    started = time.monotonic()
+    if batch_size <= 0:
+        raise ValueError("batch_size must be positive")
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise ValueError("format must be jsonl or csv")
+    job_id, total = _fingerprint(path)
+    if fmt == "csv":
+        total = max(total - 1, 0)
+    reject_path = reject_path or path.with_name(path.name + ".rejects.jsonl")
+    saved = registry.store.import_progress(job_id) or ImportProgress(
+        job_id, str(path), 0, 0, 0, 0, finished=False
+    )
+    if saved.finished:
+        return ImportResult(
+            job_id,
+            saved.rows_done,
+            saved.imported,
+            saved.rejected,
+            saved.rows_done,
+            True,
+            0.0,
+            reject_path,
+        )
+    today = today or today_in_china()
+    rejects = _Rejects(reject_path, saved.reject_bytes)
+    job = _Job(
+        registry,
+        path,
+        saved,
+        rejects,
+        total=total,
+        batch_size=batch_size,
+        on_progress=on_progress,
+    )
+    # Commit at least every few batches' worth of rows, rejects included.
+    checkpoint = batch_size * 4
+    try:
+        for number, parse in _rows(path, fmt):
+            if number <= saved.rows_done:
+                continue
+            licence_id: str | None = None
+            try:
+                data = parse()
+                raw_id = data.get("id")
+                licence_id = raw_id if isinstance(raw_id, str) else None
+                job.add(
+                    number,
+                    registry.prepare(data, today=today, allow_legacy_id=allow_legacy_id),
+                )
+            except SidianError as exc:
+                job.reject(number, licence_id, exc.code, str(exc))
+            job.rows_done = number
+            if len(job.batch) >= batch_size or (number - saved.rows_done) % checkpoint == 0:
+                job.commit(False)
+        job.commit(True)
+    finally:
+        rejects.close()
+    return ImportResult(
+        job_id,
+        job.rows_done,
+        job.imported,
+        job.rejected,
+        saved.rows_done,
+        False,
+        time.monotonic() - started,
+        reject_path,
+    )
