@@ -107,15 +107,15 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
-def open_registry(data: Path) -> Registry:
-    """A registry over a real SQLite store in ``data`` with the two demo
-    types and the demo issuer (with its licence key) registered."""
+def open_registry(data: Path, *, seed: bool = True) -> Registry:
+    """A registry over a real SQLite store in ``data``; with ``seed``, the
+    two test types and the test issuer (with its licence key) registered."""
     store = open_store(data)
     keyring = KeyRing(store, load_master_key(data, {}))
     ledger = Ledger(store, ledger_key(store, data))
     ledger.load()
     registry = Registry(store, keyring, ledger)
-    if store.issuer_get(ISSUER) is None:
+    if seed and store.issuer_get(ISSUER) is None:
         registry.add_issuer(ISSUER, "湖南省市场监督管理局", "湖南省")
         for spec in (BUSINESS_TYPE, DRIVING_TYPE):
             registry.add_type(**spec)

@@ -11,12 +11,13 @@ codes are demo assignments, not official catalogue codes.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any, Final
 
 from pyservice.registry.service import PreparedLicence, Registry, today_in_china
 from pyservice.registry.validate import resident_id_check_char, uscc_check_char
 
-__all__ = ["DEMO_ISSUERS", "DEMO_TYPES", "seed_demo"]
+__all__ = ["DEMO_ISSUERS", "DEMO_TYPES", "bulk_rows", "seed_demo"]
 
 _MARKET = "11100000000013338W"  # defining authority of the business types (demo)
 _POLICE = "11100000000013661B"  # defining authority of the identity types (demo)
@@ -111,72 +112,75 @@ def _firm(rng: random.Random, i: int) -> tuple[str, str]:
     return name, first17 + uscc_check_char(first17)
 
 
-def _bodies(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    today = today_in_china()
-    bodies: list[dict[str, Any]] = []
+def _body(rng: random.Random, i: int, this_year: int, serial: str) -> dict[str, Any]:
+    """The ``i``-th demo body (type by ``i % 10``) in import form (serial, no id)."""
+    year = rng.randint(2015, this_year - 1)
+    issued = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    kind = i % 10
     business, food, identity, driving = DEMO_TYPES
-    for i in range(count):
-        kind = i % 10
-        year = rng.randint(2015, today.year - 1)
-        issued = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        if kind < 5:
-            firm, code = _firm(rng, i)
-            issuer = DEMO_ISSUERS[0] if i % 2 else DEMO_ISSUERS[1]
-            body: dict[str, Any] = {
-                "type_code": business["code"],
-                "number": code,
-                "holder": {"name": firm, "id_type": "001", "id": code},
-                "valid_until": None if i % 3 else f"{year + 20}{issued[4:]}",
-                "face": {
-                    "legal_representative": _person(rng)[0],
-                    "registered_capital": f"{rng.randint(1, 500) * 10}万元",
-                    "business_scope": "一般项目 技术服务 技术开发",
-                    "address": f"{issuer[2]}某区某路{rng.randint(1, 999)}号",
-                },
-            }
-        elif kind < 7:
-            firm, code = _firm(rng, i)
-            issuer = DEMO_ISSUERS[2]
-            body = {
-                "type_code": food["code"],
-                "number": f"JY{rng.randint(10**13, 10**14 - 1)}",
-                "holder": {"name": firm, "id_type": "001", "id": code},
-                "valid_until": f"{year + 5}{issued[4:]}",
-                "face": {
-                    "operator_type": rng.choice(("餐饮服务经营者", "食品销售经营者")),
-                    "business_items": "热食类食品制售",
-                    "premises": f"长沙市某区某街{rng.randint(1, 300)}号",
-                },
-            }
-        else:
-            name, number, sex = _person(rng)
-            issuer = DEMO_ISSUERS[3]
-            spec = identity if kind < 9 else driving
-            face = (
-                {"sex": sex, "ethnicity": "汉", "address": "湖南省长沙市某区某路"}
-                if spec is identity
-                else {
-                    "vehicle_class": rng.choice(("C1", "C2", "B2", "A1")),
-                    "first_issued_on": issued,
-                }
-            )
-            body = {
-                "type_code": spec["code"],
-                "number": number,
-                "holder": {"name": name, "id_type": "111", "id": number},
-                "valid_until": f"{year + rng.choice((6, 10, 20))}{issued[4:]}",
-                "face": face,
-            }
-        body.update(
-            {
-                "serial": f"{year}{i:07d}",
-                "issuer": {"code": issuer[0], "name": issuer[1]},
-                "issued_on": issued,
-                "valid_from": issued,
-            }
+    if kind < 5:
+        firm, code = _firm(rng, i)
+        issuer = DEMO_ISSUERS[0] if i % 2 else DEMO_ISSUERS[1]
+        body: dict[str, Any] = {
+            "type_code": business["code"],
+            "number": code,
+            "holder": {"name": firm, "id_type": "001", "id": code},
+            "valid_until": None if i % 3 else f"{year + 20}{issued[4:]}",
+            "face": {
+                "legal_representative": _person(rng)[0],
+                "registered_capital": f"{rng.randint(1, 500) * 10}万元",
+                "business_scope": "一般项目 技术服务 技术开发",
+                "address": f"{issuer[2]}某区某路{rng.randint(1, 999)}号",
+            },
+        }
+    elif kind < 7:
+        firm, code = _firm(rng, i)
+        issuer = DEMO_ISSUERS[2]
+        body = {
+            "type_code": food["code"],
+            "number": f"JY{rng.randint(10**13, 10**14 - 1)}",
+            "holder": {"name": firm, "id_type": "001", "id": code},
+            "valid_until": f"{year + 5}{issued[4:]}",
+            "face": {
+                "operator_type": rng.choice(("餐饮服务经营者", "食品销售经营者")),
+                "business_items": "热食类食品制售",
+                "premises": f"长沙市某区某街{rng.randint(1, 300)}号",
+            },
+        }
+    else:
+        name, number, sex = _person(rng)
+        issuer = DEMO_ISSUERS[3]
+        spec = identity if kind < 9 else driving
+        face = (
+            {"sex": sex, "ethnicity": "汉", "address": "湖南省长沙市某区某路"}
+            if spec is identity
+            else {"vehicle_class": rng.choice(("C1", "C2", "B2", "A1")), "first_issued_on": issued}
         )
-        bodies.append(body)
-    return bodies
+        body = {
+            "type_code": spec["code"],
+            "number": number,
+            "holder": {"name": name, "id_type": "111", "id": number},
+            "valid_until": f"{year + rng.choice((6, 10, 20))}{issued[4:]}",
+            "face": face,
+        }
+    body.update(
+        {
+            "serial": serial,
+            "issuer": {"code": issuer[0], "name": issuer[1]},
+            "issued_on": issued,
+            "valid_from": issued,
+        }
+    )
+    return body
+
+
+def bulk_rows(count: int, *, seed: int = 7, prefix: str = "B") -> Iterator[dict[str, Any]]:
+    """``count`` import rows over the demo issuers and types (serials
+    ``<prefix><9 digits>``, distinct from the demo set's), generated lazily."""
+    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    this_year = today_in_china().year
+    for i in range(count):
+        yield _body(rng, i, this_year, f"{prefix}{i:09d}")
 
 
 def seed_demo(registry: Registry, *, count: int = 300, seed: int = 36) -> dict[str, int]:
@@ -188,7 +192,10 @@ def seed_demo(registry: Registry, *, count: int = 300, seed: int = 36) -> dict[s
         registry.add_issuer(code, name, region)
     for spec in DEMO_TYPES:
         registry.add_type(**spec)
-    prepared: list[PreparedLicence] = [registry.prepare(b) for b in _bodies(rng, count)]
+    this_year = today_in_china().year
+    prepared: list[PreparedLicence] = [
+        registry.prepare(_body(rng, i, this_year, f"{2015 + i % 10}{i:07d}")) for i in range(count)
+    ]
     registry.commit_batch(prepared)
     ids = [p.id for p in prepared]
     changes = {

@@ -15,6 +15,7 @@ caller (HTTP, CLI, bulk import) reports a stable code per failure.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,17 +74,34 @@ _ALNUM36: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ALNUM36_VALUE: Final = {c: i for i, c in enumerate(_ALNUM36)}
 
 
+def _mod37_36_table() -> tuple[dict[str, int], ...]:
+    # _NEXT[p][char] = the next P of the MOD 37,36 recurrence (below).
+    table = []
+    for p in range(37):
+        row = {}
+        for char, a in _ALNUM36_VALUE.items():
+            s = (p + a) % 36 or 36
+            row[char] = row[char.lower()] = (2 * s) % 37
+        table.append(row)
+    return tuple(table)
+
+
+_NEXT: Final = _mod37_36_table()
+
+
 def mod37_36_check(data: str) -> str:
     """The ISO/IEC 7064 MOD 37,36 check character of ``data`` (``0-9A-Z``;
-    lower-case letters count as upper case, formats.md serials allow them)."""
+    lower-case letters count as upper case, formats.md serials allow them):
+    ``P = 36``; per character value ``a``: ``S = (P + a) mod 36`` (36 if 0),
+    ``P = 2S mod 37``; check = alphabet[(37 - P) mod 36]. The recurrence is
+    tabulated per (P, character)."""
     p = 36
-    values = _ALNUM36_VALUE
-    for char in data.upper():
-        a = values.get(char)
-        if a is None:
-            raise MalformedLicenceIdError(f"character {char!r} is outside 0-9A-Z")
-        s = (p + a) % 36 or 36
-        p = (2 * s) % 37
+    table = _NEXT
+    try:
+        for char in data:
+            p = table[p][char]
+    except KeyError:
+        raise MalformedLicenceIdError(f"{data!r} has characters outside 0-9A-Za-z") from None
     return _ALNUM36[(37 - p) % 36]
 
 
@@ -93,13 +111,14 @@ _USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE: Final = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _AREA_CODE: Final = re.compile(r"[1-9][0-9]{5}")
+_USCC_FORM: Final = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 
 
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character for 17 characters of the USCC alphabet."""
-    if len(first17) != 17 or any(c not in _USCC_VALUE for c in first17):
+    if len(first17) != 17 or not _USCC_FORM.fullmatch(first17 + "0"):
         raise InvalidUsccError("need 17 characters of the GB 32100 alphabet")
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS))
     return _USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -110,16 +129,12 @@ def check_uscc(code: str) -> None:
     character of GB 32100 §5 (weights 3^(i-1) mod 31) in position 18."""
     if not isinstance(code, str) or len(code) != 18:
         raise InvalidUsccError("a unified social credit code has 18 characters")
-    total = 0
-    for i, char in enumerate(code):
-        value = _USCC_VALUE.get(char)
-        if value is None:
-            raise InvalidUsccError(f"character {i + 1} ({char!r}) is not in the GB 32100 alphabet")
-        if i < 17:
-            total += value * _USCC_WEIGHTS[i]
+    if not _USCC_FORM.fullmatch(code):
+        bad = next(i for i, char in enumerate(code) if char not in _USCC_VALUE)
+        raise InvalidUsccError(f"character {bad + 1} is not in the GB 32100 alphabet")
     if not code[2:8].isdigit():
         raise InvalidUsccError("positions 3-8 must be an administrative division code")
-    if code[17] != _USCC_ALPHABET[(31 - total % 31) % 31]:
+    if code[17] != uscc_check_char(code[:17]):
         raise InvalidUsccError("check character does not match (GB 32100)")
 
 
@@ -134,7 +149,7 @@ def resident_id_check_char(first17: str) -> str:
     """The GB 11643 (ISO 7064 MOD 11-2) check character for 17 digits."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise InvalidResidentIdError("need 17 digits")
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK[total % 11]
 
 
@@ -254,7 +269,7 @@ def _check_id_parts(type_code: str, issuer_code: str, serial: str) -> None:
 
 
 def _is_uscc_form(code: str) -> bool:
-    return len(code) == 18 and all(c in _USCC_VALUE for c in code)
+    return _USCC_FORM.fullmatch(code) is not None
 
 
 def validate_issuer_code(code: str) -> None:

@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 from gmssl import sm2 as gmssl_sm2  # type: ignore[import-untyped]
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyservice.canonical import canonical_json
 from pyservice.crypto import PublicKey, sm3
+from pyservice.errors import MalformedInputError
 from pyservice.ledger.keys import ledger_public_key
 from pyservice.ledger.verify import verify_ledger
 from pyservice.registry import errors as E
@@ -22,6 +25,7 @@ from pyservice.registry.service import (
     AsyncRegistry,
     Registry,
     StatusChanged,
+    canonical_validated,
     effective_status,
     licence_ref,
     status_list_value,
@@ -273,3 +277,26 @@ async def test_async_registry_calls_the_hook_after_commit(tmp_path: Path) -> Non
     finally:
         await reg.ledger.close()
         reg.store.close()
+
+
+_ascii_keys = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_ascii_keys, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(_ascii_keys, _values, max_size=8))
+def test_canonical_validated_equals_canonical_json(value: dict[str, Any]) -> None:
+    assert canonical_validated(value) == canonical_json(value)
+
+
+def test_canonical_validated_on_bodies_and_surrogates() -> None:
+    for body in (business_body("C1"), driving_body("C2")):
+        assert canonical_validated(body) == canonical_json(body)
+    with pytest.raises(MalformedInputError):
+        canonical_validated({"a": "\ud800"})
