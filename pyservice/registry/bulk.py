@@ -30,9 +30,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import multiprocessing
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -41,8 +45,10 @@ import orjson
 
 from pyservice.crypto import Sm3
 from pyservice.errors import SidianError
+from pyservice.ledger.service import Ledger
+from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import PreparedLicence, Registry, today_in_china
-from pyservice.store import ImportProgress
+from pyservice.store import ImportProgress, open_store
 
 __all__ = [
     "CSV_COLUMNS",
@@ -79,6 +85,10 @@ _CSV_REQUIRED: Final = (
 )
 #: Longest input line accepted (a longer one is rejected, not loaded whole).
 MAX_LINE_BYTES: Final = 64 * 1024
+#: Rows per chunk sent to a worker process.
+WORKER_CHUNK: Final = 1000
+#: Worker processes pay off from this many rows (they take ~1 s to start).
+POOL_MIN_ROWS: Final = 20_000
 
 
 class RowError(SidianError):
@@ -163,37 +173,124 @@ def csv_row_to_body(row: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Callable[[], dict[str, Any]]]]:
-    """``(row number from 1, parser)`` for every data row; parsing is
-    deferred so a bad row becomes a reject, not an abort."""
+def _rows(path: Path, fmt: str) -> Iterator[tuple[int, bytes | dict[str, str]]]:
+    """``(row number from 1, raw row)`` for every data row: a JSON line as
+    bytes, a CSV record as a dict (parsed later, so a bad row becomes a
+    reject, not an abort)."""
     if fmt == "jsonl":
         with path.open("rb") as f:
             for number, line in enumerate(f, 1):
-
-                def parse(line: bytes = line) -> dict[str, Any]:
-                    if len(line) > MAX_LINE_BYTES:
-                        raise RowError(f"line longer than {MAX_LINE_BYTES} bytes")
-                    try:
-                        obj = orjson.loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        raise RowError(f"not JSON: {exc}") from exc
-                    if not isinstance(obj, dict):
-                        raise RowError("a line must be a JSON object")
-                    return obj
-
                 if line.strip():
-                    yield number, parse
+                    yield number, line
         return
     with path.open("r", encoding="utf-8-sig", newline="") as text:
-        reader = csv.DictReader(text)
-        for number, record in enumerate(reader, 1):
+        yield from enumerate(csv.DictReader(text), 1)
 
-            def parse_csv(record: dict[str, str] = record) -> dict[str, Any]:
-                if None in record:
-                    raise RowError("row has more cells than the header")
-                return csv_row_to_body(record)
 
-            yield number, parse_csv
+def _parse(raw: bytes | dict[str, str]) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        if None in raw:
+            raise RowError("row has more cells than the header")
+        return csv_row_to_body(raw)
+    if len(raw) > MAX_LINE_BYTES:
+        raise RowError(f"line longer than {MAX_LINE_BYTES} bytes")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RowError(f"not JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise RowError("a line must be a JSON object")
+    return obj
+
+
+#: A prepared row, or a reject (licence id if known, error code, message).
+Outcome = PreparedLicence | tuple[str | None, str, str]
+
+
+def _prepare_row(
+    registry: Registry, raw: bytes | dict[str, str], today: dt.date, allow_legacy_id: bool
+) -> Outcome:
+    licence_id: str | None = None
+    try:
+        data = _parse(raw)
+        raw_id = data.get("id")
+        licence_id = raw_id if isinstance(raw_id, str) else None
+        return registry.prepare(data, today=today, allow_legacy_id=allow_legacy_id)
+    except SidianError as exc:
+        return licence_id, exc.code, str(exc)
+
+
+# ---- worker processes (spawned: no store connection crosses a fork) ----
+
+_worker_registry: Registry | None = None
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A killed importer (kill -9) must not leave workers behind, blocked on
+    # a pipe nobody reads: they exit once their parent is gone.
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _worker_init(data_dir: str, master: bytes) -> None:
+    global _worker_registry  # noqa: PLW0603 - one registry per worker process
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    store = open_store(Path(data_dir))
+    keyring = KeyRing(store, master)
+    _worker_registry = Registry(store, keyring, Ledger(store, keyring.platform_key("ledger")))
+
+
+def _worker_prepare(
+    chunk: list[tuple[int, bytes | dict[str, str]]], today: dt.date, allow_legacy_id: bool
+) -> list[tuple[int, Outcome]]:
+    registry = _worker_registry
+    if registry is None:  # pragma: no cover - the initializer sets it
+        raise RuntimeError("worker not initialised")
+    return [(n, _prepare_row(registry, raw, today, allow_legacy_id)) for n, raw in chunk]
+
+
+def _outcomes(
+    registry: Registry,
+    rows: Iterator[tuple[int, bytes | dict[str, str]]],
+    *,
+    today: dt.date,
+    allow_legacy_id: bool,
+    workers: int,
+    data_dir: Path | None,
+    master: bytes | None,
+) -> Iterator[tuple[int, Outcome]]:
+    """Prepared rows in input order: in this process, or validated and
+    signed by ``workers`` processes (bounded number of chunks in flight)."""
+    if workers <= 1 or data_dir is None or master is None:
+        for number, raw in rows:
+            yield number, _prepare_row(registry, raw, today, allow_legacy_id)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_init, initargs=(str(data_dir), master)
+    ) as pool:
+        pending: deque[Future[list[tuple[int, Outcome]]]] = deque()
+        chunks = _chunks(rows, WORKER_CHUNK)
+        for chunk in chunks:
+            pending.append(pool.submit(_worker_prepare, chunk, today, allow_legacy_id))
+            if len(pending) >= 3 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _chunks(
+    rows: Iterator[tuple[int, bytes | dict[str, str]]], size: int
+) -> Iterator[list[tuple[int, bytes | dict[str, str]]]]:
+    chunk: list[tuple[int, bytes | dict[str, str]]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class _Rejects:
@@ -292,10 +389,18 @@ def import_file(
     today: dt.date | None = None,
     allow_legacy_id: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    data_dir: Path | None = None,
+    master: bytes | None = None,
 ) -> ImportResult:
     """Import ``path`` (see the module docstring). ``on_progress(done,
     total)`` is called after each committed batch (``total`` is the
-    number of lines, an estimate for CSV)."""
+    number of lines, an estimate for CSV).
+
+    ``workers`` > 1 validates and signs in that many spawned processes
+    (each opens the store of ``data_dir`` and unwraps keys with
+    ``master``); 0 picks the number of CPUs for files of at least
+    ``POOL_MIN_ROWS`` rows. Batches are committed here, in input order."""
     started = time.monotonic()
     if batch_size <= 0:
         raise ValueError("batch_size must be positive")
@@ -333,21 +438,23 @@ def import_file(
     )
     # Commit at least every few batches' worth of rows, rejects included.
     checkpoint = batch_size * 4
+    rows = ((n, raw) for n, raw in _rows(path, fmt) if n > saved.rows_done)
+    if workers == 0:
+        workers = min(os.cpu_count() or 1, 4) if total - saved.rows_done >= POOL_MIN_ROWS else 1
     try:
-        for number, parse in _rows(path, fmt):
-            if number <= saved.rows_done:
-                continue
-            licence_id: str | None = None
-            try:
-                data = parse()
-                raw_id = data.get("id")
-                licence_id = raw_id if isinstance(raw_id, str) else None
-                job.add(
-                    number,
-                    registry.prepare(data, today=today, allow_legacy_id=allow_legacy_id),
-                )
-            except SidianError as exc:
-                job.reject(number, licence_id, exc.code, str(exc))
+        for number, outcome in _outcomes(
+            registry,
+            rows,
+            today=today,
+            allow_legacy_id=allow_legacy_id,
+            workers=workers,
+            data_dir=data_dir,
+            master=master,
+        ):
+            if isinstance(outcome, PreparedLicence):
+                job.add(number, outcome)
+            else:
+                job.reject(number, *outcome)
             job.rows_done = number
             if len(job.batch) >= batch_size or (number - saved.rows_done) % checkpoint == 0:
                 job.commit(False)

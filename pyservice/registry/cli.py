@@ -238,6 +238,13 @@ def issue(data_dir: Path | None, file: str) -> None:
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Reject file.")
 @click.option("--batch-size", type=click.IntRange(1, 50000), default=2000, show_default=True)
 @click.option("--allow-legacy-id", is_flag=True, help="Accept 15-digit resident ID numbers.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Processes validating and signing (0: one per CPU for large files).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_JSON
 def import_(
@@ -248,6 +255,7 @@ def import_(
     rejects: Path | None,
     batch_size: int,
     allow_legacy_id: bool,
+    workers: int,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -294,6 +302,9 @@ def import_(
             batch_size=batch_size,
             allow_legacy_id=allow_legacy_id,
             on_progress=on_progress,
+            workers=workers,
+            data_dir=_data_dir(data_dir),
+            master=load_master_key(_data_dir(data_dir)),
         )
     if as_json:
         _echo_json(result.to_json())

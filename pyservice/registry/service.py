@@ -195,7 +195,6 @@ class PreparedLicence:
     """A validated, canonicalised and signed licence, ready to store."""
 
     id: str
-    body: dict[str, Any]
     canonical: bytes
     signature: bytes
     kid: str
@@ -377,7 +376,6 @@ class Registry:
         key_row, key = self._signer(issuer.code)
         return PreparedLicence(
             id=body["id"],
-            body=body,
             canonical=canonical,
             signature=key.sign(canonical),
             kid=key_row.kid,

@@ -21,6 +21,7 @@ from pyservice.ledger.keys import ledger_public_key
 from pyservice.ledger.verify import verify_ledger
 from pyservice.registry.bulk import CSV_COLUMNS, import_file
 from pyservice.registry.demo import bulk_rows, seed_demo
+from pyservice.registry.keys import load_master_key
 from pyservice.registry.service import Registry
 from pyservice.registry.validate import parse_licence_id
 from tests.registry_testkit import TODAY, business_body, data_dir, open_registry
@@ -143,6 +144,22 @@ def test_csv_import(tmp_path: Path) -> None:
     registry.store.close()
 
 
+def _orphans(tmp_path: Path) -> list[int]:
+    """Worker processes of this test still running (their parent is gone)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing" in cmdline and str(tmp_path).encode() in environ:
+            found.append(int(proc.name))
+    return found
+
+
 def _progress(db: Path) -> int:
     try:
         conn = sqlite3.connect(db, timeout=5)
@@ -155,7 +172,8 @@ def _progress(db: Path) -> int:
     return int(row[0] or 0)
 
 
-def test_resume_after_kill_9(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_resume_after_kill_9(tmp_path: Path, workers: str) -> None:
     data = data_dir(tmp_path)
     registry = open_registry(data, seed=False)
     seed_demo(registry, count=10)
@@ -166,8 +184,10 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "pyservice", "import", str(rows),
         "--data-dir", str(data), "--batch-size", "50", "--quiet", "--json",
+        "--workers", workers,
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # SIDIAN_TEST_DIR marks this test's processes (for the orphan check).
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SIDIAN_TEST_DIR": str(tmp_path)}
     kills = 0
     # Kill at growing positions: each time soon after a batch committed, so
     # the kill lands inside the next batch (signing, writing or committing).
@@ -184,6 +204,11 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
         assert proc.stdout is not None
         proc.stdout.close()
     assert kills >= 2
+    # No worker process outlives its killed importer.
+    deadline = time.monotonic() + 10
+    while _orphans(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _orphans(tmp_path) == []
     done = subprocess.run(command, env=env, capture_output=True, check=True)  # noqa: S603
     summary = json.loads(done.stdout)
     assert summary["rows"] == count + 1
@@ -210,3 +235,26 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
         assert issued == counts["licences"]
     finally:
         registry.store.close()
+
+
+def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
+    data = data_dir(tmp_path)
+    registry = open_registry(data, seed=False)
+    seed_demo(registry, count=10)
+    rows = tmp_path / "rows.jsonl"
+    good, expected = _write_rows(rows, 2500)
+    result = import_file(
+        registry,
+        rows,
+        batch_size=300,
+        today=TODAY,
+        workers=2,
+        data_dir=data,
+        master=load_master_key(data),
+    )
+    assert (result.imported, result.rejected) == (len(good), len(expected))
+    assert Counter(_imported_serials(registry)) == Counter(good)
+    rejects = [json.loads(line) for line in result.reject_path.read_text().splitlines()]
+    assert [(r["row"], r["code"]) for r in rejects] == expected
+    assert verify_ledger(registry.store, ledger_public_key(registry.store)).ok
+    registry.store.close()
