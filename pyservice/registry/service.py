@@ -23,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import gzip
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -73,6 +74,7 @@ from pyservice.store import (
 
 __all__ = [
     "CHINA_TZ",
+    "STATUS_LIST_MIN_ENTRIES",
     "STORED_STATUSES",
     "TRANSITIONS",
     "AsyncRegistry",
@@ -83,6 +85,7 @@ __all__ = [
     "StatusView",
     "canonical_validated",
     "effective_status",
+    "encode_status_list",
     "licence_ref",
     "status_list_value",
     "today_in_china",
@@ -154,6 +157,25 @@ def status_list_value(stored: str) -> int:
     """The 2-bit status-list value (formats.md): 0 valid, 1 revoked or
     cancelled, 2 suspended (expiry is on the licence itself)."""
     return {"VALID": 0, "REVOKED": 1, "CANCELLED": 1, "SUSPENDED": 2}[stored]
+
+
+#: A published status list has at least this many entries (formats.md).
+STATUS_LIST_MIN_ENTRIES: Final = 131_072
+
+
+def encode_status_list(entries: Iterable[tuple[int, str]]) -> bytes:
+    """The gzip-compressed 2-bit status list of an issuer (formats.md; IETF
+    Token Status List layout: entry ``i`` in byte ``i // 4`` at bit
+    ``2 * (i % 4)``, least significant first), from ``(status_idx, stored
+    status)`` pairs; positions without a licence read 0. At least
+    ``STATUS_LIST_MIN_ENTRIES`` entries, so the list size says little about
+    the issuer's volume. Signing it is the publisher's job."""
+    items = list(entries)
+    size = max(STATUS_LIST_MIN_ENTRIES, max((i for i, _ in items), default=0) + 1)
+    bits = bytearray((size + 3) // 4)
+    for index, stored in items:
+        bits[index >> 2] |= status_list_value(stored) << ((index & 3) * 2)
+    return gzip.compress(bytes(bits), mtime=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,14 @@ from pyservice.ledger.keys import ledger_public_key
 from pyservice.ledger.verify import verify_ledger
 from pyservice.registry import errors as E
 from pyservice.registry.service import (
+    STATUS_LIST_MIN_ENTRIES,
     TRANSITIONS,
     AsyncRegistry,
     Registry,
     StatusChanged,
     canonical_validated,
     effective_status,
+    encode_status_list,
     licence_ref,
     status_list_value,
 )
@@ -300,3 +303,19 @@ def test_canonical_validated_on_bodies_and_surrogates() -> None:
         assert canonical_validated(body) == canonical_json(body)
     with pytest.raises(MalformedInputError):
         canonical_validated({"a": "\ud800"})
+
+
+def test_status_list_layout(registry: Registry) -> None:
+    rows = [registry.issue(business_body(f"L{i}")) for i in range(6)]
+    registry.set_status(rows[1].id, "REVOKED", reason="r", actor="a")
+    registry.set_status(rows[2].id, "SUSPENDED", reason="r", actor="a")
+    registry.set_status(rows[5].id, "CANCELLED", reason="r", actor="a")
+    entries = registry.store.status_list(ISSUER)
+    assert [i for i, _ in entries] == list(range(6))
+    bits = gzip.decompress(encode_status_list(entries))
+    assert len(bits) * 4 == STATUS_LIST_MIN_ENTRIES
+    # 2 bits per entry, least significant first: 0 valid, 1 revoked/cancelled, 2 suspended.
+    assert [(bits[i // 4] >> (2 * (i % 4))) & 3 for i in range(8)] == [0, 1, 2, 0, 0, 1, 0, 0]
+    big = gzip.decompress(encode_status_list([(STATUS_LIST_MIN_ENTRIES + 5, "SUSPENDED")]))
+    assert len(big) == (STATUS_LIST_MIN_ENTRIES + 6 + 3) // 4
+    assert big[-1] >> 2 & 3 == 2
