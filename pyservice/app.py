@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from pyservice.appkeys import KEYRING, LEDGER, METRICS, SETTINGS, STORE
+from pyservice.appkeys import KEYRING, LEDGER, METRICS, REGISTRY, SETTINGS, STORE
 from pyservice.handlers import ledger, ops
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.registry.keys import KeyRing, load_master_key
+from pyservice.registry.service import AsyncRegistry, Registry
 from pyservice.settings import Settings
 from pyservice.store import open_store
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_ledger)
+    app.cleanup_ctx.append(_registry)
     app.add_routes(ops.routes)
     app.add_routes(ledger.routes)
     return app
@@ -75,3 +77,9 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await ledger.close()
+
+
+async def _registry(app: web.Application) -> AsyncIterator[None]:
+    # The status cache plugs in with app[REGISTRY].on_status_change = ...
+    app[REGISTRY] = AsyncRegistry(Registry(app[STORE], app[KEYRING], app[LEDGER]))
+    yield

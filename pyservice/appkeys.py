@@ -7,10 +7,11 @@ from aiohttp import web
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.registry.keys import KeyRing
+from pyservice.registry.service import AsyncRegistry
 from pyservice.settings import Settings
 from pyservice.store import Store
 
-__all__ = ["KEYRING", "LEDGER", "METRICS", "REQUEST_ID", "SETTINGS", "STORE"]
+__all__ = ["KEYRING", "LEDGER", "METRICS", "REGISTRY", "REQUEST_ID", "SETTINGS", "STORE"]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", HttpMetrics)
@@ -20,6 +21,10 @@ STORE: web.AppKey[Store] = web.AppKey("store")
 KEYRING = web.AppKey("keyring", KeyRing)
 #: The ledger sequencer (batcher running while the app runs).
 LEDGER = web.AppKey("ledger", Ledger)
+
+#: Issuance, lifecycle and licence/status reads; its ``on_status_change``
+#: hook is where the status cache plugs in (write order: store+ledger, then hook).
+REGISTRY = web.AppKey("registry", AsyncRegistry)
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.
