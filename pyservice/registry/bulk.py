@@ -48,7 +48,7 @@ from pyservice.errors import SidianError
 from pyservice.ledger.service import Ledger
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import PreparedLicence, Registry, today_in_china
-from pyservice.store import ImportProgress, open_store
+from pyservice.store import ImportProgress, UniqueViolationError, open_store
 
 __all__ = [
     "CSV_COLUMNS",
@@ -355,14 +355,23 @@ class _Job:
             self.rows_of[prepared.id] = number
 
     def commit(self, finished: bool) -> None:
-        """Commit the batch with the job's position (one transaction)."""
-        batch = self.batch
-        existing = self.registry.store.licences_existing([p.id for p in batch]) if batch else set()
-        if existing:  # registered before (another job, an earlier run of a changed file)
-            for p in batch:
+        """Commit the batch with the job's position (one transaction). Rows
+        already registered (another job, an earlier run of a changed file)
+        make the store refuse the batch: they are rejected and the rest
+        committed."""
+        try:
+            self._commit(self.batch, finished)
+        except UniqueViolationError:
+            existing = self.registry.store.licences_existing([p.id for p in self.batch])
+            for p in self.batch:
                 if p.id in existing:
                     self.reject(self.rows_of[p.id], p.id, "licence_exists", "already registered")
-            batch = [p for p in batch if p.id not in existing]
+            self._commit([p for p in self.batch if p.id not in existing], finished)
+        self.batch, self.rows_of = [], {}
+        if self.on_progress is not None:
+            self.on_progress(self.rows_done, self.total)
+
+    def _commit(self, batch: list[PreparedLicence], finished: bool) -> None:
         progress = ImportProgress(
             self.job_id,
             str(self.path),
@@ -374,9 +383,6 @@ class _Job:
         )
         self.registry.commit_batch(batch, progress)
         self.imported += len(batch)
-        self.batch, self.rows_of = [], {}
-        if self.on_progress is not None:
-            self.on_progress(self.rows_done, self.total)
 
 
 def import_file(

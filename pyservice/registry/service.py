@@ -214,9 +214,13 @@ StatusHook = Callable[[StatusChanged], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class PreparedLicence:
-    """A validated, canonicalised and signed licence, ready to store."""
+    """A validated, canonicalised and signed licence with its ``licence.issued``
+    ledger entry (formats.md §Ledger: id, version, SM3 of the canonical body,
+    issuer kid; ``at`` = when it was signed), ready to store. Everything is
+    computed where it is prepared (a bulk import's worker processes)."""
 
     id: str
+    ref: bytes
     canonical: bytes
     signature: bytes
     kid: str
@@ -225,27 +229,16 @@ class PreparedLicence:
     version: int
     valid_until: str | None
     supersedes: str | None
+    at: int
+    entry_data: bytes
 
-    def entry(self, at: int) -> Entry:
-        """The ``licence.issued`` entry, canonicalised (its fields are known
-        types with ASCII keys, so :func:`canonical_validated` applies)."""
-        return Entry(canonical_validated(self.entry_fields(at)), "licence.issued", at)
+    def entry(self) -> Entry:
+        return Entry(self.entry_data, "licence.issued", self.at)
 
-    def entry_fields(self, at: int) -> dict[str, Any]:
-        """The ``licence.issued`` ledger entry (formats.md §Ledger)."""
-        return {
-            "kind": "licence.issued",
-            "at": at,
-            "id": self.id,
-            "version": self.version,
-            "body_sm3": sm3(self.canonical).hex(),
-            "kid": self.kid,
-        }
-
-    def new_licence(self, at: int, offset: int) -> NewLicence:
+    def new_licence(self, offset: int) -> NewLicence:
         return NewLicence(
             id=self.id,
-            ref=licence_ref(self.id),
+            ref=self.ref,
             issuer_code=self.issuer_code,
             type_code=self.type_code,
             version=self.version,
@@ -253,10 +246,10 @@ class PreparedLicence:
             signature=self.signature,
             kid=self.kid,
             status="VALID",
-            status_at=at,
+            status_at=self.at,
             valid_until=self.valid_until,
             supersedes=self.supersedes,
-            issued_at=at,
+            issued_at=self.at,
             entry_offset=offset,
         )
 
@@ -396,8 +389,18 @@ class Registry:
         )
         canonical = canonical_validated(body)  # validated: known types, ASCII keys
         key_row, key = self._signer(issuer.code)
+        at = _now_ms()
+        entry = {
+            "kind": "licence.issued",
+            "at": at,
+            "id": body["id"],
+            "version": body["version"],
+            "body_sm3": sm3(canonical).hex(),
+            "kid": key_row.kid,
+        }
         return PreparedLicence(
             id=body["id"],
+            ref=licence_ref(body["id"]),
             canonical=canonical,
             signature=key.sign(canonical),
             kid=key_row.kid,
@@ -406,6 +409,8 @@ class Registry:
             version=body["version"],
             valid_until=body["valid_until"],
             supersedes=supersedes,
+            at=at,
+            entry_data=canonical_validated(entry),
         )
 
     def commit_batch(
@@ -417,11 +422,10 @@ class Registry:
             if progress is not None:
                 self.store.import_progress_save(progress)
             return
-        at = _now_ms()
         self.ledger.commit(
-            [p.entry(at) for p in prepared],
+            [p.entry() for p in prepared],
             RegistryWrites(
-                licences=[p.new_licence(at, i) for i, p in enumerate(prepared)],
+                licences=[p.new_licence(i) for i, p in enumerate(prepared)],
                 import_progress=progress,
             ),
         )
@@ -431,11 +435,9 @@ class Registry:
         prepared = self.prepare(data, today=today)
         if self.store.licence_get(prepared.id) is not None:
             raise DuplicateLicenceError(f"licence {prepared.id} already exists")
-        at = _now_ms()
         try:
             self.ledger.commit(
-                [make_entry(prepared.entry_fields(at))],
-                RegistryWrites(licences=[prepared.new_licence(at, 0)]),
+                [prepared.entry()], RegistryWrites(licences=[prepared.new_licence(0)])
             )
         except UniqueViolationError as exc:
             raise DuplicateLicenceError(f"licence {prepared.id} already exists") from exc
@@ -459,19 +461,16 @@ class Registry:
         body["version"] = old.version + 1
         body["id"] = make_licence_id(old.type_code, old.issuer_code, serial, old.version + 1)
         prepared = self.prepare(body, supersedes=old.id)
-        at = _now_ms()
+        at = prepared.at
         why = f"superseded by {prepared.id}: {_text(reason, 'reason')}"
         change = StatusChange(
             old.id, old.status, "CANCELLED", why, _text(actor, "actor", 256), at, 1, prepared.id
         )
-        entries = [
-            make_entry(prepared.entry_fields(at)),
-            make_entry(self._status_entry(change)),
-        ]
+        entries = [prepared.entry(), make_entry(self._status_entry(change))]
         try:
             indices = self.ledger.commit(
                 entries,
-                RegistryWrites(licences=[prepared.new_licence(at, 0)], status_changes=[change]),
+                RegistryWrites(licences=[prepared.new_licence(0)], status_changes=[change]),
             )
         except UniqueViolationError as exc:
             raise DuplicateLicenceError(f"licence {prepared.id} already exists") from exc

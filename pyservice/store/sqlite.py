@@ -455,9 +455,8 @@ class SqliteStore:
             return base + offset
 
         if writes.licences:
-            ids = [lic.id for lic in writes.licences]
-            if self._existing(conn, ids):
-                raise UniqueViolationError("licence already exists")
+            # (A duplicate id or ref fails the insert below: the primary
+            # key and the unique index are the check.)
             counts: dict[str, int] = {}
             for lic in writes.licences:
                 counts[lic.issuer_code] = counts.get(lic.issuer_code, 0) + 1
