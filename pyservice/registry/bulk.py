@@ -39,12 +39,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, BinaryIO, Final, TextIO
 
 import orjson
 
 from pyservice.crypto import Sm3
-from pyservice.errors import SidianError
+from pyservice.errors import MalformedInputError, SidianError
 from pyservice.ledger.service import Ledger
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import PreparedLicence, Registry, today_in_china
@@ -179,12 +179,28 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int, bytes | dict[str, str]]]:
     reject, not an abort)."""
     if fmt == "jsonl":
         with path.open("rb") as f:
-            for number, line in enumerate(f, 1):
+            for number, line in enumerate(_bounded_lines(f), 1):
                 if line.strip():
                     yield number, line
         return
     with path.open("r", encoding="utf-8-sig", newline="") as text:
-        yield from enumerate(csv.DictReader(text), 1)
+        number = 0
+        try:
+            for number, record in enumerate(csv.DictReader(text), 1):
+                yield number, record
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise MalformedInputError(f"CSV unreadable after row {number}: {exc}") from exc
+
+
+def _bounded_lines(f: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``f``, never holding more than ``MAX_LINE_BYTES`` + 1
+    of one in memory: a longer line comes out truncated (and is rejected
+    as too long), the rest of it skipped."""
+    while line := f.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := f.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+        yield line
 
 
 def _parse(raw: bytes | dict[str, str]) -> dict[str, Any]:

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from pyservice.errors import MalformedInputError
 from pyservice.ledger.keys import ledger_public_key
 from pyservice.ledger.verify import verify_ledger
-from pyservice.registry.bulk import CSV_COLUMNS, import_file
+from pyservice.registry.bulk import CSV_COLUMNS, MAX_LINE_BYTES, import_file
 from pyservice.registry.demo import bulk_rows, seed_demo
 from pyservice.registry.keys import load_master_key
 from pyservice.registry.service import Registry
@@ -258,3 +259,20 @@ def test_worker_processes_give_the_same_result(tmp_path: Path) -> None:
     assert [(r["row"], r["code"]) for r in rejects] == expected
     assert verify_ledger(registry.store, ledger_public_key(registry.store)).ok
     registry.store.close()
+
+
+def test_oversized_and_unreadable_input(demo: Registry, tmp_path: Path) -> None:
+    rows = list(bulk_rows(2))
+    path = tmp_path / "long.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        f.write(json.dumps(rows[0], ensure_ascii=False) + "\n")
+        f.write('{"x": "' + "a" * (3 * MAX_LINE_BYTES) + '"}\n')
+        f.write(json.dumps(rows[1], ensure_ascii=False) + "\n")
+    result = import_file(demo, path, today=TODAY)
+    assert (result.rows, result.imported, result.rejected) == (3, 2, 1)
+    (reject,) = [json.loads(x) for x in result.reject_path.read_text().splitlines()]
+    assert (reject["row"], reject["code"]) == (2, "malformed_row")
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_bytes(b"id,serial\n\xff\xfe,1\n")
+    with pytest.raises(MalformedInputError):
+        import_file(demo, bad_csv, today=TODAY)
