@@ -443,7 +443,7 @@ def verify(data_dir: Path | None, file: Path, trust_list: Path | None) -> None:
                     detail = None if view.reason is None else f"{view.status}: {view.reason}"
                     status_now: str | None = view.status
                 except SidianError:
-                    status_now, detail = "UNKNOWN_LICENCE", "not in this registry"
+                    status_now, detail = None, "licence not in this registry"
                 report = verify_document(
                     doc, trust, today=today_in_china(), status=status_now, status_detail=detail
                 )

@@ -247,7 +247,7 @@ def verify_document(
     report.checks.append(_check_period(licence, today))
     # 6. status
     if status is None:
-        report.checks.append(Check("status", None, "no status source (offline)"))
+        report.checks.append(Check("status", None, status_detail or "no status source (offline)"))
     else:
         report.status = status
         report.checks.append(Check("status", status == "VALID", status_detail))
