@@ -314,7 +314,11 @@ def import_(
     click.echo(
         f"rows {result.rows}, imported {result.imported}, rejected {result.rejected}"
         + (f" (see {result.reject_path})" if result.rejected else "")
-        + (f", resumed at row {result.resumed_at}" if result.resumed_at else "")
+        + (
+            f", resumed at row {result.resumed_at}"
+            if result.resumed_at and not result.already_done
+            else ""
+        )
     )
 
 
