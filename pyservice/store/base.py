@@ -336,6 +336,12 @@ class Store(Protocol):
 
     def status_events(self, licence_id: str) -> list[StatusEventRow]: ...
 
+    def status_events_after(self, ledger_index: int, limit: int) -> list[StatusEventRow]:
+        """Status changes of every licence with ``ledger_index`` greater than
+        the cursor, in ledger order: how a cache follows changes made by
+        other processes (the CLI, another service instance)."""
+        ...
+
     def annotations(self, licence_id: str) -> list[AnnotationRow]: ...
 
     def status_list(self, issuer_code: str) -> list[tuple[int, str]]:

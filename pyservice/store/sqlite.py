@@ -129,6 +129,9 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             actor TEXT NOT NULL,
             at BIGINT NOT NULL,
             PRIMARY KEY (licence_id, ledger_index))""",
+        # Followers (the service's status cache) read changes made by any
+        # process in ledger order: status_events_after(cursor).
+        "CREATE INDEX registry_status_events_by_index ON registry_status_events (ledger_index)",
         """CREATE TABLE registry_annotations (
             licence_id VARCHAR(200) NOT NULL,
             seq INTEGER NOT NULL,
@@ -765,6 +768,14 @@ class SqliteStore:
             "SELECT licence_id, from_status, to_status, reason, actor, at, ledger_index "
             "FROM registry_status_events WHERE licence_id = ? ORDER BY ledger_index",
             (licence_id,),
+        )
+        return [StatusEventRow(*row) for row in rows]
+
+    def status_events_after(self, ledger_index: int, limit: int) -> list[StatusEventRow]:
+        rows = self._conn().execute(
+            "SELECT licence_id, from_status, to_status, reason, actor, at, ledger_index "
+            "FROM registry_status_events WHERE ledger_index > ? ORDER BY ledger_index LIMIT ?",
+            (ledger_index, limit),
         )
         return [StatusEventRow(*row) for row in rows]
 

@@ -136,6 +136,8 @@ def test_status_change_is_compare_and_set(tmp_path: Path) -> None:
     with pytest.raises(StaleStatusError):
         store.ledger_append(2, leaves, [], sth, RegistryWrites(status_changes=[change]))
     assert store.ledger_head().tree_size == 2  # type: ignore[union-attr]
+    assert [e.ledger_index for e in store.status_events_after(0, 10)] == [1]
+    assert store.status_events_after(1, 10) == []
     events = store.status_events("L000001")
     assert [(e.from_status, e.to_status, e.actor, e.ledger_index) for e in events] == [
         ("VALID", "SUSPENDED", "officer 7", 1)
