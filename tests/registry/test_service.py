@@ -235,6 +235,14 @@ def test_key_rotation_keeps_old_signatures(registry: Registry) -> None:
     PublicKey.from_bytes(old.public_key.to_bytes()).verify(first.body, first.signature)
     with pytest.raises(E.UnknownIssuerError):
         registry.rotate_key("110000")
+    with pytest.raises(E.ConflictError):
+        registry.rotate_key("platform", "ledger")
+    old_qr, _ = registry.keyring.qr_signing_key()
+    qr = registry.rotate_key("platform", "qr")
+    assert registry.keyring.qr_signing_key()[0] == qr.kid != old_qr
+    retired = registry.keyring.trusted(old_qr)
+    assert retired is not None
+    assert retired.status == "retired"
 
 
 def test_everything_survives_reopen(tmp_path: Path) -> None:
