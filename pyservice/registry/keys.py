@@ -30,6 +30,7 @@ from pyservice.crypto import (
     PrivateKey,
     PublicKey,
     Sm2Verifier,
+    hmac_sm3,
     sm4_gcm_decrypt,
     sm4_gcm_encrypt,
 )
@@ -179,8 +180,33 @@ class KeyRing:
         self._private: dict[str, PrivateKey] = {}
         self._verifiers: dict[str, Sm2Verifier] = {}
 
+        # Derived keys (HMAC-SM3 of the master key with a label): one seals
+        # licence bodies, one keys the holder lookup hash.
+        self._body_key = hmac_sm3(master, b"sidian licence body v1")[:16]
+        self._lookup_key = hmac_sm3(master, b"sidian holder lookup v1")
+
     def __repr__(self) -> str:
         return "KeyRing(<master key hidden>)"
+
+    # ---- classified data at rest (security.md) ---------------------------------
+
+    def seal_body(self, licence_id: str, canonical: bytes) -> bytes:
+        """``nonce ‖ SM4-GCM(body key, nonce, canonical, aad = licence id)``:
+        a licence body as the store keeps it (the holder's name and ID
+        number and every face field are classified or may be)."""
+        nonce = secrets.token_bytes(12)
+        return nonce + sm4_gcm_encrypt(self._body_key, nonce, canonical, licence_id.encode("utf-8"))
+
+    def open_body(self, licence_id: str, sealed: bytes) -> bytes:
+        """The canonical body (``InvalidTagError`` if it was altered or moved)."""
+        if len(sealed) < 12 + 16:
+            raise MalformedInputError("sealed licence body is too short")
+        return sm4_gcm_decrypt(self._body_key, sealed[:12], sealed[12:], licence_id.encode("utf-8"))
+
+    def holder_key(self, id_type: str, holder_id: str) -> bytes:
+        """Keyed hash (HMAC-SM3, 16 bytes) for looking licences up by holder
+        without storing the ID number in clear."""
+        return hmac_sm3(self._lookup_key, f"{id_type}:{holder_id}".encode())[:16]
 
     # ---- creation ------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime as dt
 import gzip
 import json
@@ -222,7 +223,8 @@ class PreparedLicence:
 
     id: str
     ref: bytes
-    canonical: bytes
+    sealed: bytes
+    holder_key: bytes
     signature: bytes
     kid: str
     issuer_code: str
@@ -243,7 +245,7 @@ class PreparedLicence:
             issuer_code=self.issuer_code,
             type_code=self.type_code,
             version=self.version,
-            body=self.canonical,
+            body=self.sealed,
             signature=self.signature,
             kid=self.kid,
             status="VALID",
@@ -252,6 +254,7 @@ class PreparedLicence:
             supersedes=self.supersedes,
             issued_at=self.at,
             entry_offset=offset,
+            holder_key=self.holder_key,
         )
 
 
@@ -406,7 +409,8 @@ class Registry:
         return PreparedLicence(
             id=body["id"],
             ref=licence_ref(body["id"]),
-            canonical=canonical,
+            sealed=self.keyring.seal_body(body["id"], canonical),
+            holder_key=self.keyring.holder_key(body["holder"]["id_type"], body["holder"]["id"]),
             signature=key.sign(canonical),
             kid=key_row.kid,
             issuer_code=issuer.code,
@@ -596,16 +600,25 @@ class Registry:
     # ---- reads -------------------------------------------------------------------
 
     def licence(self, licence_id: str) -> LicenceRow:
+        """The licence with its canonical body opened (the store keeps it sealed)."""
         row = self.store.licence_get(licence_id)
         if row is None:
             raise UnknownLicenceError(f"no licence {licence_id}")
-        return row
+        return self._opened(row)
 
     def licence_by_ref(self, ref: bytes) -> LicenceRow:
+        """The licence a QR token's 16-byte reference names, body opened."""
         row = self.store.licence_by_ref(ref)
         if row is None:
             raise UnknownLicenceError("no licence has this reference")
-        return row
+        return self._opened(row)
+
+    def licences_of_holder(self, id_type: str, holder_id: str) -> list[str]:
+        """Ids of a holder's licences (looked up by keyed hash)."""
+        return self.store.licences_by_holder(self.keyring.holder_key(id_type, holder_id))
+
+    def _opened(self, row: LicenceRow) -> LicenceRow:
+        return dataclasses.replace(row, body=self.keyring.open_body(row.id, row.body))
 
     def status(self, licence_id: str) -> StatusView:
         as_of = _now_ms()

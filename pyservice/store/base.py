@@ -120,7 +120,10 @@ class LicenceTypeRow:
 
 @dataclass(frozen=True, slots=True)
 class NewLicence:
-    """A licence to insert. ``entry_offset`` is the position of its
+    """A licence to insert. ``body`` is the canonical body sealed by the
+    registry (SM4-GCM; the store never sees classified fields in clear),
+    ``holder_key`` the keyed hash of the holder's ID (lookups without the
+    plaintext). ``entry_offset`` is the position of its
     ``licence.issued`` entry in the ledger batch written with it; the store
     turns it into ``ledger_index`` and assigns ``status_idx``."""
 
@@ -138,6 +141,7 @@ class NewLicence:
     supersedes: str | None
     issued_at: int
     entry_offset: int
+    holder_key: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,7 @@ class LicenceRow:
     ledger_index: int
     status_idx: int
     issued_at: int
+    holder_key: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +329,10 @@ class Store(Protocol):
 
     def licence_by_ref(self, ref: bytes) -> LicenceRow | None:
         """The licence whose ``ref`` (SM3 of the id, first 16 bytes) matches."""
+        ...
+
+    def licences_by_holder(self, holder_key: bytes, limit: int = 1000) -> list[str]:
+        """Ids of the licences whose holder has this keyed hash."""
         ...
 
     def licences_existing(self, ids: Sequence[str]) -> set[str]:

@@ -116,8 +116,10 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             superseded_by VARCHAR(200),
             ledger_index BIGINT NOT NULL,
             status_idx BIGINT NOT NULL,
-            issued_at BIGINT NOT NULL)""",
+            issued_at BIGINT NOT NULL,
+            holder_key BLOB NOT NULL)""",
         "CREATE UNIQUE INDEX registry_licences_by_ref ON registry_licences (ref)",
+        "CREATE INDEX registry_licences_by_holder ON registry_licences (holder_key)",
         "CREATE UNIQUE INDEX registry_licences_by_status_idx "
         "ON registry_licences (issuer_code, status_idx)",
         """CREATE TABLE registry_status_events (
@@ -154,7 +156,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
 
 _LICENCE_COLUMNS: Final = (
     "id, ref, issuer_code, type_code, version, body, signature, kid, status, status_reason, "
-    "status_at, valid_until, supersedes, superseded_by, ledger_index, status_idx, issued_at"
+    "status_at, valid_until, supersedes, superseded_by, ledger_index, status_idx, issued_at, "
+    "holder_key"
 )
 _KEY_COLUMNS: Final = (
     "kid, owner, purpose, public_key, wrap_nonce, wrapped_key, valid_from, valid_until, "
@@ -197,6 +200,7 @@ def _licence(row: tuple[Any, ...]) -> LicenceRow:
         ledger_index=int(ledger_index),
         status_idx=int(status_idx),
         issued_at=int(row[16]),
+        holder_key=bytes(row[17]),
     )
 
 
@@ -498,12 +502,13 @@ class SqliteStore:
                         index(lic.entry_offset),
                         status_idx,
                         lic.issued_at,
+                        lic.holder_key,
                     )
                 )
             try:
                 conn.executemany(
                     f"INSERT INTO registry_licences ({_LICENCE_COLUMNS}) "  # noqa: S608
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
             except sqlite3.IntegrityError as exc:
@@ -751,6 +756,13 @@ class SqliteStore:
             .fetchone()
         )
         return None if row is None else _licence(row)
+
+    def licences_by_holder(self, holder_key: bytes, limit: int = 1000) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT id FROM registry_licences WHERE holder_key = ? ORDER BY id LIMIT ?",
+            (holder_key, limit),
+        )
+        return [str(r[0]) for r in rows]
 
     def licences_existing(self, ids: Sequence[str]) -> set[str]:
         return self._existing(self._conn(), ids)

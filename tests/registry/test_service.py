@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from pyservice.canonical import canonical_json
 from pyservice.crypto import PublicKey, sm3
-from pyservice.errors import MalformedInputError
+from pyservice.errors import InvalidTagError, MalformedInputError
 from pyservice.ledger.keys import ledger_public_key
 from pyservice.ledger.verify import verify_ledger
 from pyservice.registry import errors as E
@@ -75,6 +75,25 @@ def test_issue_stores_signs_and_logs(registry: Registry) -> None:
     assert verify_ledger(registry.store, ledger_public_key(registry.store)).ok
     with pytest.raises(E.DuplicateLicenceError):
         registry.issue(business_body("A1"))
+
+
+def test_bodies_are_sealed_at_rest(registry: Registry) -> None:
+    row = registry.issue(driving_body("P1"))
+    stored = registry.store.licence_get(row.id)
+    assert stored is not None
+    assert stored.body != row.body
+    holder_id = json.loads(row.body)["holder"]["id"]
+    for path in Path(registry.store.path).parent.glob("sidian.db*"):  # type: ignore[attr-defined]
+        data = path.read_bytes()
+        assert holder_id.encode() not in data
+        assert "李四".encode() not in data
+    assert registry.licences_of_holder("111", holder_id) == [row.id]
+    assert registry.licences_of_holder("111", holder_id[:-1] + "0") == []
+    # A sealed body only opens under its own licence id.
+    with pytest.raises(InvalidTagError):
+        registry.keyring.open_body(row.id + "x", stored.body)
+    with pytest.raises(MalformedInputError):
+        registry.keyring.open_body(row.id, b"short")
 
 
 def test_generated_id_and_defaults(registry: Registry) -> None:

@@ -52,6 +52,7 @@ def _lic(i: int, offset: int, issuer: str = "430000") -> NewLicence:
         supersedes=None,
         issued_at=5,
         entry_offset=offset,
+        holder_key=bytes([i % 2]) * 16,
     )
 
 
@@ -170,4 +171,5 @@ def test_everything_survives_reopen(tmp_path: Path) -> None:
     assert after[4]["licences_by_status"] == {"VALID": 2}
     assert again.licences_existing(["L000001", "nope"]) == {"L000001"}
     assert again.licences_page("", 10) == ["L000001", "L000002"]
+    assert again.licences_by_holder(bytes([1]) * 16) == ["L000001"]
     again.close()
