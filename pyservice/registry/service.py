@@ -524,7 +524,7 @@ class Registry:
             raise IllegalStatusTransitionError(
                 f"status must be one of {STORED_STATUSES} (EXPIRED is derived)"
             )
-        old = self.licence(licence_id)
+        old = self._stored(licence_id)
         if (old.status, status) not in TRANSITIONS:
             raise IllegalStatusTransitionError(f"{old.status} → {status} is not allowed")
         change = StatusChange(
@@ -560,7 +560,7 @@ class Registry:
         """A signed annotation (加注件): who (annotating authority and the
         acting person), when, why, what and until when. Signed by the
         annotating authority's active licence key."""
-        licence = self.licence(licence_id)
+        licence = self._stored(licence_id)
         if licence.status in ("REVOKED", "CANCELLED"):
             raise IllegalStatusTransitionError(f"licence {licence_id} is {licence.status}")
         annotator = self.issuer(annotator_code)
@@ -617,12 +617,19 @@ class Registry:
         """Ids of a holder's licences (looked up by keyed hash)."""
         return self.store.licences_by_holder(self.keyring.holder_key(id_type, holder_id))
 
+    def _stored(self, licence_id: str) -> LicenceRow:
+        """The stored row, body still sealed (status work needs no body)."""
+        row = self.store.licence_get(licence_id)
+        if row is None:
+            raise UnknownLicenceError(f"no licence {licence_id}")
+        return row
+
     def _opened(self, row: LicenceRow) -> LicenceRow:
         return dataclasses.replace(row, body=self.keyring.open_body(row.id, row.body))
 
     def status(self, licence_id: str) -> StatusView:
         as_of = _now_ms()
-        return self.status_of(self.licence(licence_id), as_of)
+        return self.status_of(self._stored(licence_id), as_of)
 
     @staticmethod
     def status_of(row: LicenceRow, as_of: int) -> StatusView:
