@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
 import io
 import multiprocessing
 import os
@@ -54,6 +55,7 @@ __all__ = [
     "CSV_COLUMNS",
     "MAX_LINE_BYTES",
     "ImportResult",
+    "ImportRunningError",
     "csv_row_to_body",
     "import_file",
 ]
@@ -89,6 +91,13 @@ MAX_LINE_BYTES: Final = 64 * 1024
 WORKER_CHUNK: Final = 1000
 #: Worker processes pay off from this many rows (they take ~1 s to start).
 POOL_MIN_ROWS: Final = 20_000
+
+
+class ImportRunningError(SidianError):
+    """The same import job is already running (its reject file is locked)."""
+
+    code = "import_running"
+    http_status = 409
 
 
 class RowError(SidianError):
@@ -312,11 +321,21 @@ def _chunks(
 class _Rejects:
     """The reject file, truncated to the committed length on resume."""
 
-    def __init__(self, path: Path, keep_bytes: int) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # One run per job at a time: a second one would interleave its
+            # rejects and overwrite the job's position.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ImportRunningError(f"another import is writing {path}") from None
         self._file: TextIO = io.TextIOWrapper(os.fdopen(fd, "r+b"), encoding="utf-8")
+
+    def resume_at(self, keep_bytes: int) -> None:
+        """Drop what was written after the job's last committed position."""
         self._file.truncate(keep_bytes)
         self._file.seek(keep_bytes)
 
@@ -433,22 +452,60 @@ def import_file(
     if fmt == "csv":
         total = max(total - 1, 0)
     reject_path = reject_path or path.with_name(path.name + ".rejects.jsonl")
-    saved = registry.store.import_progress(job_id) or ImportProgress(
-        job_id, str(path), 0, 0, 0, 0, finished=False
-    )
-    if saved.finished:
-        return ImportResult(
-            job_id,
-            saved.rows_done,
-            saved.imported,
-            saved.rejected,
-            saved.rows_done,
-            True,
-            0.0,
-            reject_path,
+    rejects = _Rejects(reject_path)  # locked first: the position read next stays ours
+    try:
+        saved = registry.store.import_progress(job_id) or ImportProgress(
+            job_id, str(path), 0, 0, 0, 0, finished=False
         )
-    today = today or today_in_china()
-    rejects = _Rejects(reject_path, saved.reject_bytes)
+        if saved.finished:
+            return ImportResult(
+                job_id,
+                saved.rows_done,
+                saved.imported,
+                saved.rejected,
+                saved.rows_done,
+                True,
+                0.0,
+                reject_path,
+            )
+        rejects.resume_at(saved.reject_bytes)
+        return _run(
+            registry,
+            path,
+            fmt,
+            saved,
+            rejects,
+            total=total,
+            batch_size=batch_size,
+            today=today or today_in_china(),
+            allow_legacy_id=allow_legacy_id,
+            on_progress=on_progress,
+            workers=workers,
+            data_dir=data_dir,
+            master=master,
+            started=started,
+        )
+    finally:
+        rejects.close()
+
+
+def _run(
+    registry: Registry,
+    path: Path,
+    fmt: str,
+    saved: ImportProgress,
+    rejects: _Rejects,
+    *,
+    total: int,
+    batch_size: int,
+    today: dt.date,
+    allow_legacy_id: bool,
+    on_progress: Callable[[int, int], None] | None,
+    workers: int,
+    data_dir: Path | None,
+    master: bytes | None,
+    started: float,
+) -> ImportResult:
     job = _Job(
         registry,
         path,
@@ -463,33 +520,30 @@ def import_file(
     rows = ((n, raw) for n, raw in _rows(path, fmt) if n > saved.rows_done)
     if workers == 0:
         workers = min(os.cpu_count() or 1, 4) if total - saved.rows_done >= POOL_MIN_ROWS else 1
-    try:
-        for number, outcome in _outcomes(
-            registry,
-            rows,
-            today=today,
-            allow_legacy_id=allow_legacy_id,
-            workers=workers,
-            data_dir=data_dir,
-            master=master,
-        ):
-            if isinstance(outcome, PreparedLicence):
-                job.add(number, outcome)
-            else:
-                job.reject(number, *outcome)
-            job.rows_done = number
-            if len(job.batch) >= batch_size or (number - saved.rows_done) % checkpoint == 0:
-                job.commit(False)
-        job.commit(True)
-    finally:
-        rejects.close()
+    for number, outcome in _outcomes(
+        registry,
+        rows,
+        today=today,
+        allow_legacy_id=allow_legacy_id,
+        workers=workers,
+        data_dir=data_dir,
+        master=master,
+    ):
+        if isinstance(outcome, PreparedLicence):
+            job.add(number, outcome)
+        else:
+            job.reject(number, *outcome)
+        job.rows_done = number
+        if len(job.batch) >= batch_size or (number - saved.rows_done) % checkpoint == 0:
+            job.commit(False)
+    job.commit(True)
     return ImportResult(
-        job_id,
+        saved.job_id,
         job.rows_done,
         job.imported,
         job.rejected,
         saved.rows_done,
         False,
         time.monotonic() - started,
-        reject_path,
+        rejects.path,
     )

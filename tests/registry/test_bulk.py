@@ -4,6 +4,7 @@ resuming after real ``kill -9`` of the importing process."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ import pytest
 from pyservice.errors import MalformedInputError
 from pyservice.ledger.keys import ledger_public_key
 from pyservice.ledger.verify import verify_ledger
-from pyservice.registry.bulk import CSV_COLUMNS, MAX_LINE_BYTES, import_file
+from pyservice.registry.bulk import CSV_COLUMNS, MAX_LINE_BYTES, ImportRunningError, import_file
 from pyservice.registry.demo import bulk_rows, seed_demo
 from pyservice.registry.keys import load_master_key
 from pyservice.registry.service import Registry
@@ -276,3 +277,17 @@ def test_oversized_and_unreadable_input(demo: Registry, tmp_path: Path) -> None:
     bad_csv.write_bytes(b"id,serial\n\xff\xfe,1\n")
     with pytest.raises(MalformedInputError):
         import_file(demo, bad_csv, today=TODAY)
+
+
+def test_one_run_per_job_at_a_time(demo: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(next(bulk_rows(1)), ensure_ascii=False) + "\n", encoding="utf-8")
+    reject_path = path.with_name(path.name + ".rejects.jsonl")
+    holder = os.open(reject_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # as a running import holds it
+        with pytest.raises(ImportRunningError):
+            import_file(demo, path, today=TODAY)
+    finally:
+        os.close(holder)
+    assert import_file(demo, path, today=TODAY).imported == 1
