@@ -70,6 +70,7 @@ from pyservice.store import (
     RegistryWrites,
     StaleStatusError,
     StatusChange,
+    StatusEventRow,
     Store,
     UniqueViolationError,
 )
@@ -726,3 +727,13 @@ class AsyncRegistry:
 
     async def export(self, licence_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self.registry.export, licence_id)
+
+    async def licences_of_holder(self, id_type: str, holder_id: str) -> list[str]:
+        return await asyncio.to_thread(self.registry.licences_of_holder, id_type, holder_id)
+
+    async def status_events_after(
+        self, ledger_index: int, limit: int = 1000
+    ) -> list[StatusEventRow]:
+        """Status changes made by any process after a ledger-index cursor
+        (for a cache that must also see the CLI's and other instances' changes)."""
+        return await asyncio.to_thread(self.registry.store.status_events_after, ledger_index, limit)

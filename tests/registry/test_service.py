@@ -304,6 +304,11 @@ async def test_async_registry_calls_the_hook_after_commit(tmp_path: Path) -> Non
         with pytest.raises(E.IllegalStatusTransitionError):
             await areg.set_status(row.id, "VALID", reason="x", actor="y")
         assert len(seen) == 1
+        events = await areg.status_events_after(0)
+        assert [(e.licence_id, e.to_status) for e in events] == [(row.id, "REVOKED")]
+        holder = json.loads(row.body)["holder"]
+        assert await areg.licences_of_holder(holder["id_type"], holder["id"]) == [row.id]
+        assert (await areg.export(row.id))["licence"]["id"] == row.id
     finally:
         await reg.ledger.close()
         reg.store.close()
