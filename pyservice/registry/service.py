@@ -378,8 +378,12 @@ class Registry:
             raise InvalidLicenceBodyError("type_code must be a string")
         licence_type = self.licence_type(type_code)
         issuer_obj = body.get("issuer")
-        if not isinstance(issuer_obj, Mapping) or not isinstance(issuer_obj.get("code"), str):
-            raise InvalidLicenceBodyError("issuer must be an object with a code")
+        if (
+            not isinstance(issuer_obj, Mapping)
+            or not isinstance(issuer_obj.get("code"), str)
+            or not set(issuer_obj) <= {"name", "code"}
+        ):
+            raise InvalidLicenceBodyError("issuer must be an object {code[, name]}")
         issuer = self.issuer(issuer_obj["code"])
         body["issuer"] = {"name": issuer_obj.get("name", issuer.name), "code": issuer.code}
         body.setdefault("type_name", licence_type.name)

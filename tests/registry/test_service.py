@@ -129,6 +129,8 @@ def test_issue_refuses_bad_input(registry: Registry) -> None:
     with pytest.raises(E.InvalidLicenceBodyError):
         registry.issue([])  # type: ignore[arg-type]
     with pytest.raises(E.InvalidLicenceBodyError):
+        registry.issue(business_body(issuer={"name": "x", "code": ISSUER, "extra": 1}))
+    with pytest.raises(E.InvalidLicenceBodyError):
         registry.issue({"type_code": BUSINESS_TYPE["code"], "issuer": {"code": ISSUER}})
     assert registry.store.registry_counts()["licences"] == 0
 
