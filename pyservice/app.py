@@ -9,12 +9,14 @@ from typing import Final
 from aiohttp import web
 
 from pyservice import openapi
-from pyservice.appkeys import LEDGER, METRICS, OPENAPI_DOCUMENT, SETTINGS, STORE
+from pyservice.appkeys import KEYRING, LEDGER, METRICS, OPENAPI_DOCUMENT, REGISTRY, SETTINGS, STORE
 from pyservice.handlers import ledger, ops
-from pyservice.ledger.keys import load_or_create_ledger_key
+from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
+from pyservice.registry.keys import KeyRing, load_master_key
+from pyservice.registry.service import AsyncRegistry, Registry
 from pyservice.settings import Settings
 from pyservice.store import open_store
 
@@ -33,7 +35,9 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = HttpMetrics.create()
     app.cleanup_ctx.append(_data_dir)
     app.cleanup_ctx.append(_store)
+    app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_ledger)
+    app.cleanup_ctx.append(_registry)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
     app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
@@ -56,10 +60,17 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
         store.close()
 
 
+async def _keyring(app: web.Application) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    master = await loop.run_in_executor(None, load_master_key, app[SETTINGS].data_dir)
+    app[KEYRING] = KeyRing(app[STORE], master)
+    yield
+
+
 async def _ledger(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     loop = asyncio.get_running_loop()
-    key = await loop.run_in_executor(None, load_or_create_ledger_key, settings.data_dir)
+    key = await loop.run_in_executor(None, ledger_key, app[STORE], settings.data_dir)
     ledger = Ledger(
         app[STORE],
         key,
@@ -72,3 +83,9 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await ledger.close()
+
+
+async def _registry(app: web.Application) -> AsyncIterator[None]:
+    # The status cache plugs in with app[REGISTRY].on_status_change = ...
+    app[REGISTRY] = AsyncRegistry(Registry(app[STORE], app[KEYRING], app[LEDGER]))
+    yield

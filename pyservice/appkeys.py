@@ -8,20 +8,37 @@ from aiohttp import web
 
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
+from pyservice.registry.keys import KeyRing
+from pyservice.registry.service import AsyncRegistry
 from pyservice.settings import Settings
 from pyservice.store import Store
 
-__all__ = ["LEDGER", "METRICS", "OPENAPI_DOCUMENT", "REQUEST_ID", "SETTINGS", "STORE"]
+__all__ = [
+    "KEYRING",
+    "LEDGER",
+    "METRICS",
+    "OPENAPI_DOCUMENT",
+    "REGISTRY",
+    "REQUEST_ID",
+    "SETTINGS",
+    "STORE",
+]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", HttpMetrics)
 #: The registry store, opened and closed by the app's ``cleanup_ctx``.
 STORE: web.AppKey[Store] = web.AppKey("store")
+#: Signing keys (issuers', platform QR and ledger keys) over the store.
+KEYRING = web.AppKey("keyring", KeyRing)
 #: The ledger sequencer (batcher running while the app runs).
 LEDGER = web.AppKey("ledger", Ledger)
 
 #: The OpenAPI document, built once from the handler modules' descriptions.
 OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
+
+#: Issuance, lifecycle and licence/status reads; its ``on_status_change``
+#: hook is where the status cache plugs in (write order: store+ledger, then hook).
+REGISTRY = web.AppKey("registry", AsyncRegistry)
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.

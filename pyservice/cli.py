@@ -1,4 +1,5 @@
-"""Command line: ``sidian serve`` and ``sidian ledger …`` (also ``python -m pyservice``)."""
+"""Command line: ``sidian serve``, ``sidian ledger …`` and the registry
+commands of :mod:`pyservice.registry.cli` (also ``python -m pyservice``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pyservice.ledger import service as ledger_reads
 from pyservice.ledger.keys import load_ledger_public_key
 from pyservice.ledger.sth import sth_to_json
 from pyservice.ledger.verify import verify_ledger
+from pyservice.registry.cli import register as register_registry_commands
 from pyservice.settings import Settings
 from pyservice.store import Store, open_store
 
@@ -31,6 +33,9 @@ __all__ = ["main"]
 def main() -> None:
     """Sidian Verify (四电核验): verification of e-government licences,
     seals, signatures and materials."""
+
+
+register_registry_commands(main)
 
 
 @main.command()

@@ -27,13 +27,15 @@ Masking is idempotent-safe: masking an already masked value reveals nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final, Literal
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
 
 __all__ = [
     "COMPOUND_SURNAMES",
     "SensitiveKind",
     "mask_address",
+    "mask_body",
     "mask_face",
     "mask_holder",
     "mask_id_number",
@@ -138,3 +140,48 @@ def mask_face(face: Mapping[str, str], sensitive: Mapping[str, SensitiveKind]) -
         name: mask_value(sensitive[name], value) if name in sensitive else value
         for name, value in face.items()
     }
+
+
+def _face_kind(name: str) -> SensitiveKind:
+    """How to mask a sensitive face field, from its name (the type's schema
+    marks it sensitive; its name says what it holds)."""
+    lowered = name.lower()
+    for kind, hints in _FACE_HINTS:
+        if any(hint in lowered for hint in hints):
+            return kind
+    return "other"
+
+
+_FACE_HINTS: Final[tuple[tuple[SensitiveKind, tuple[str, ...]], ...]] = (
+    ("phone", ("phone", "mobile", "tel", "电话", "手机")),
+    ("address", ("address", "addr", "住址", "地址", "住所")),
+    ("id_number", ("id_number", "id_no", "身份证", "证件号")),
+    ("name", ("name", "姓名", "representative", "代表人", "负责人")),
+)
+
+
+def mask_body(body: Mapping[str, Any], sensitive: Iterable[str]) -> dict[str, Any]:
+    """A copy of a licence body with its classified parts masked.
+
+    ``sensitive`` lists the licence type's classified paths: ``holder.name``,
+    ``holder.id``, ``face.<field>``. A person's name and ID are masked; an
+    organisation's (``id_type`` 001) are public. Where the licence number is
+    the holder's ID number (驾驶证), it is masked the same way."""
+    out: dict[str, Any] = copy.deepcopy(dict(body))
+    paths = set(sensitive)
+    holder = out.get("holder")
+    if isinstance(holder, dict) and holder.get("id_type") == _RESIDENT_ID:
+        original_id = holder.get("id")
+        if "holder.name" in paths and isinstance(holder.get("name"), str):
+            holder["name"] = mask_name(holder["name"])
+        if "holder.id" in paths and isinstance(original_id, str):
+            holder["id"] = mask_id_number(original_id)
+            if out.get("number") == original_id:
+                out["number"] = holder["id"]
+    face = out.get("face")
+    if isinstance(face, dict):
+        for path in paths:
+            field = path.removeprefix("face.")
+            if path.startswith("face.") and isinstance(face.get(field), str):
+                face[field] = mask_value(_face_kind(field), face[field])
+    return out

@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 from pytest_aiohttp import AiohttpClient
 
 from pyservice.app import create_app
-from pyservice.appkeys import METRICS, REQUEST_ID, SETTINGS
+from pyservice.appkeys import KEYRING, LEDGER, METRICS, REGISTRY, REQUEST_ID, SETTINGS
 from pyservice.crypto import PanicException
 from pyservice.errors import InvalidSignatureError, MalformedInputError, SidianError
 from pyservice.settings import Settings
@@ -207,3 +207,17 @@ async def test_cleanup_ctx_creates_the_data_dir(
 
 def test_each_app_has_its_own_metrics(settings: Settings) -> None:
     assert create_app(settings)[METRICS] is not create_app(settings)[METRICS]
+
+
+async def test_registry_and_keys_are_wired(
+    aiohttp_client: AiohttpClient, app: web.Application
+) -> None:
+    await aiohttp_client(app)  # runs the cleanup contexts
+    registry = app[REGISTRY]
+    kid, key = app[KEYRING].qr_signing_key()
+    assert key.public_key().kid() == kid
+    assert app[KEYRING].qr_signing_key()[0] == kid  # created once, then reused
+    verifier = app[KEYRING].verifier(kid)
+    assert verifier is not None
+    verifier.verify(b"token", key.sign(b"token"))
+    assert registry.registry.ledger is app[LEDGER]

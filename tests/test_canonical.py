@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +108,19 @@ def test_round_trip_is_a_fixed_point(value: Any) -> None:
     if isinstance(value, dict):
         keys = list(json.loads(data))
         assert keys == sorted(keys, key=lambda k: k.encode("utf-16-be"))
+
+
+def _rfc8785_cases() -> list[dict[str, Any]]:
+    path = Path(__file__).resolve().parent / "vectors" / "rfc8785.json"
+    cases: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["cases"]
+    return cases
+
+
+@pytest.mark.parametrize("case", _rfc8785_cases(), ids=lambda c: c["name"][:40])
+def test_rfc8785_published_examples(case: dict[str, Any]) -> None:
+    value = json.loads(case["input"])
+    if case.get("rejected"):
+        with pytest.raises(MalformedInputError):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == case["expected"].encode("utf-8")

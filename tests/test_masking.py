@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pyservice.masking import (
     COMPOUND_SURNAMES,
     mask_address,
+    mask_body,
     mask_face,
     mask_holder,
     mask_id_number,
@@ -17,6 +18,7 @@ from pyservice.masking import (
     mask_phone,
     mask_value,
 )
+from tests.registry_testkit import HOLDER_PERSON, business_body, driving_body
 
 
 @pytest.mark.parametrize(
@@ -121,3 +123,33 @@ def test_a_country_code_is_kept_and_at_most_7_other_digits_shown(value: str) -> 
     masked = mask_phone(value)
     assert masked.startswith(code + " ")
     assert sum(ch.isdigit() for ch in masked[len(code) :]) <= 7
+
+
+def test_mask_body_masks_the_type_s_paths_and_a_number_equal_to_the_id() -> None:
+    body = driving_body()
+    masked = mask_body(body, ["holder.name", "holder.id"])
+    assert masked["holder"]["name"] == mask_name(body["holder"]["name"])
+    assert masked["holder"]["id"] == mask_id_number(HOLDER_PERSON)
+    assert masked["number"] == mask_id_number(HOLDER_PERSON)  # 驾驶证 number = ID number
+    assert body["holder"]["id"] == HOLDER_PERSON  # the input is untouched
+
+
+def test_mask_body_face_fields_by_what_they_hold() -> None:
+    firm = business_body(
+        face={
+            "legal_representative": "欧阳娜娜",
+            "registered_capital": "1万元",
+            "address": "湖南省长沙市岳麓区某路1号",
+            "contact_phone": "13812341234",
+        }
+    )
+    sensitive = ["holder.name", "face.address", "face.contact_phone", "face.legal_representative"]
+    masked = mask_body(firm, [*sensitive, "face.missing"])
+    assert masked["holder"] == firm["holder"]  # organisations are public
+    assert masked["face"] == {
+        "legal_representative": "欧阳**",
+        "registered_capital": "1万元",
+        "address": "湖南省长沙市****",
+        "contact_phone": "138****1234",
+    }
+    assert mask_body(firm, []) == firm

@@ -4,7 +4,8 @@ Kinds (formats.md §Ledger). The ``seal.*`` and ``key.*`` families are
 accepted by prefix with this explicit set of suffixes:
 
 - ``licence.issued`` (id, version, SM3 of the canonical body, issuer kid),
-  ``licence.status`` (id, from, to, reason, actor);
+  ``licence.status`` (id, from, to, reason, actor), ``licence.annotated``
+  (id, seq, SM3 of the canonical annotation, kid);
 - ``seal.registered``, ``seal.status``, ``seal.revoked``;
 - ``material.registered``;
 - ``usage.batch`` (root of a batch of usage events);
@@ -29,6 +30,7 @@ KINDS: Final = frozenset(
     {
         "licence.issued",
         "licence.status",
+        "licence.annotated",
         "seal.registered",
         "seal.status",
         "seal.revoked",

@@ -38,7 +38,14 @@ from pyservice.errors import (
 )
 from pyservice.ledger.entries import Entry, make_entry
 from pyservice.ledger.sth import sign_sth, sth_to_json
-from pyservice.store import LeafRow, LedgerConflictError, Store, StoredSth, StoreError
+from pyservice.store import (
+    LeafRow,
+    LedgerConflictError,
+    RegistryWrites,
+    Store,
+    StoredSth,
+    StoreError,
+)
 
 __all__ = [
     "MAX_ENTRIES_PAGE",
@@ -240,8 +247,10 @@ class Ledger:
         self._size = sth.tree_size
         self._head = sth
 
-    def commit(self, entries: Sequence[Entry]) -> list[int]:
-        """Append ``entries`` in one transaction with a new STH; their indices."""
+    def commit(self, entries: Sequence[Entry], registry: RegistryWrites | None = None) -> list[int]:
+        """Append ``entries`` in one transaction with a new STH; their indices.
+        ``registry`` rows (offsets into ``entries``) commit in the same
+        transaction: a licence and its ledger entry exist together or not at all."""
         if not entries:
             return []
         leaf_hashes = [merkle.leaf_hash(entry.data) for entry in entries]
@@ -269,7 +278,7 @@ class Ledger:
                 for i, (e, h) in enumerate(zip(entries, leaf_hashes, strict=True))
             ]
             try:
-                self.store.ledger_append(size, leaves, rows, sth)
+                self.store.ledger_append(size, leaves, rows, sth, registry)
             except LedgerConflictError:
                 log.info("ledger: another writer appended; reloading the frontier")
                 self.load()
@@ -359,6 +368,11 @@ class Ledger:
 
     async def entries(self, start: int, end: int) -> list[LeafRow]:
         return await self._in_reader(entries_page, self.store, start, end)
+
+    async def run_in_writer(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn`` on the writer thread (where :meth:`commit` may be called
+        while the batcher runs: both use that one thread)."""
+        return await self._in_writer(fn, *args)
 
     async def _in_writer(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)

@@ -7,8 +7,7 @@ async code runs them in a thread (the ledger has a dedicated writer
 thread). Every query is written so the same schema runs on PostgreSQL;
 SQLite-only SQL lives in :mod:`pyservice.store.sqlite` alone.
 
-Tables are grouped by area with a prefix (``ledger_*`` now; the registry
-issue adds issuers, keys, licences as further migrations and methods).
+Tables are grouped by area with a prefix (``ledger_*``, ``registry_*``).
 """
 
 from __future__ import annotations
@@ -16,21 +15,45 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyservice.store.base import (
+    AnnotationRow,
+    ImportProgress,
+    IssuerRow,
+    KeyRow,
     LeafRow,
     LedgerConflictError,
+    LicenceRow,
+    LicenceTypeRow,
+    NewLicence,
+    RegistryWrites,
+    StaleStatusError,
+    StatusChange,
+    StatusEventRow,
     Store,
     StoredSth,
     StoreError,
+    UniqueViolationError,
 )
 from pyservice.store.sqlite import SqliteStore
 
 __all__ = [
+    "AnnotationRow",
+    "ImportProgress",
+    "IssuerRow",
+    "KeyRow",
     "LeafRow",
     "LedgerConflictError",
+    "LicenceRow",
+    "LicenceTypeRow",
+    "NewLicence",
+    "RegistryWrites",
     "SqliteStore",
+    "StaleStatusError",
+    "StatusChange",
+    "StatusEventRow",
     "Store",
     "StoreError",
     "StoredSth",
+    "UniqueViolationError",
     "open_store",
 ]
 

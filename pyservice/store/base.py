@@ -9,11 +9,23 @@ from typing import Protocol
 from pyservice.errors import SidianError
 
 __all__ = [
+    "AnnotationRow",
+    "ImportProgress",
+    "IssuerRow",
+    "KeyRow",
     "LeafRow",
     "LedgerConflictError",
+    "LicenceRow",
+    "LicenceTypeRow",
+    "NewLicence",
+    "RegistryWrites",
+    "StaleStatusError",
+    "StatusChange",
+    "StatusEventRow",
     "Store",
     "StoreError",
     "StoredSth",
+    "UniqueViolationError",
 ]
 
 
@@ -26,6 +38,20 @@ class StoreError(SidianError):
 
 class LedgerConflictError(StoreError):
     """Another writer appended first: the expected tree size is stale."""
+
+
+class UniqueViolationError(StoreError):
+    """An insert whose key (issuer code, kid, type code, licence id) exists."""
+
+    code = "already_exists"
+    http_status = 409
+
+
+class StaleStatusError(StoreError):
+    """A status change whose expected current status is no longer current."""
+
+    code = "status_changed_concurrently"
+    http_status = 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +74,162 @@ class StoredSth:
     timestamp: int
     kid: str
     signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerRow:
+    """An issuing authority (颁发机构): USCC or 6-digit area code, name, region."""
+
+    code: str
+    name: str
+    region: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """A signing key. ``owner`` is an issuer code or ``"platform"``;
+    ``purpose`` ``licence``/``qr``/``ledger``; the private scalar is
+    SM4-GCM-wrapped under the master key (``wrap_nonce``, the kid as
+    associated data). Times are unix ms; ``valid_until`` None = open."""
+
+    kid: str
+    owner: str
+    purpose: str
+    public_key: bytes
+    wrap_nonce: bytes
+    wrapped_key: bytes
+    valid_from: int
+    valid_until: int | None
+    status: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceTypeRow:
+    """A licence type; ``face_schema`` is its JSON text, ``sensitive`` the
+    classified field paths."""
+
+    code: str
+    name: str
+    authority: str
+    face_schema: str
+    sensitive: tuple[str, ...]
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewLicence:
+    """A licence to insert. ``body`` is the canonical body sealed by the
+    registry (SM4-GCM; the store never sees classified fields in clear),
+    ``holder_key`` the keyed hash of the holder's ID (lookups without the
+    plaintext). ``entry_offset`` is the position of its
+    ``licence.issued`` entry in the ledger batch written with it; the store
+    turns it into ``ledger_index`` and assigns ``status_idx``."""
+
+    id: str
+    ref: bytes
+    issuer_code: str
+    type_code: str
+    version: int
+    body: bytes
+    signature: bytes
+    kid: str
+    status: str
+    status_at: int
+    valid_until: str | None
+    supersedes: str | None
+    issued_at: int
+    entry_offset: int
+    holder_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceRow:
+    """A stored licence: canonical body bytes, signature, status and the
+    indices (ledger entry, per-issuer status list position)."""
+
+    id: str
+    ref: bytes
+    issuer_code: str
+    type_code: str
+    version: int
+    body: bytes
+    signature: bytes
+    kid: str
+    status: str
+    status_reason: str | None
+    status_at: int
+    valid_until: str | None
+    supersedes: str | None
+    superseded_by: str | None
+    ledger_index: int
+    status_idx: int
+    issued_at: int
+    holder_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A status change to apply only if the licence still has ``expected``
+    (else :class:`StaleStatusError`); ``entry_offset`` as for NewLicence."""
+
+    licence_id: str
+    expected: str
+    status: str
+    reason: str
+    actor: str
+    at: int
+    entry_offset: int
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEventRow:
+    licence_id: str
+    from_status: str
+    to_status: str
+    reason: str
+    actor: str
+    at: int
+    ledger_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationRow:
+    """A signed annotation (加注): ``body`` canonical bytes, signed by ``kid``."""
+
+    licence_id: str
+    seq: int
+    body: bytes
+    signature: bytes
+    kid: str
+    at: int
+    ledger_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """A bulk import job's committed position: input rows consumed, rows
+    imported and rejected, and the reject file's length at that point."""
+
+    job_id: str
+    source: str
+    rows_done: int
+    imported: int
+    rejected: int
+    reject_bytes: int
+    finished: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryWrites:
+    """Registry rows committed in the same transaction as a ledger batch."""
+
+    licences: Sequence[NewLicence] = ()
+    status_changes: Sequence[StatusChange] = ()
+    annotations: Sequence[AnnotationRow] = ()
+    import_progress: ImportProgress | None = None
 
 
 class Store(Protocol):
@@ -77,11 +259,14 @@ class Store(Protocol):
         leaves: Sequence[LeafRow],
         subtrees: Sequence[tuple[int, int, bytes]],
         sth: StoredSth,
+        registry: RegistryWrites | None = None,
     ) -> None:
         """Atomically insert ``leaves``, the complete-subtree rows of level
         >= 1 and the STH, in one transaction that holds the single writer
         lock; raise :class:`LedgerConflictError` (changing nothing) unless
-        the committed size is ``expected_size``."""
+        the committed size is ``expected_size``. ``registry`` rows (whose
+        ``entry_offset``/``ledger_index`` count from ``expected_size``) commit
+        in the same transaction, or nothing does."""
         ...
 
     def ledger_subtree_hashes(self, nodes: Sequence[tuple[int, int]]) -> list[bytes]:
@@ -100,4 +285,85 @@ class Store(Protocol):
 
     def ledger_leaves(self, start: int, end: int) -> list[LeafRow]:
         """Stored leaves with ``start <= index < end``, ascending."""
+        ...
+
+    # ---- registry: issuers, keys, licence types --------------------------
+
+    def issuer_add(self, row: IssuerRow) -> None:
+        """Insert; :class:`UniqueViolationError` if the code exists."""
+        ...
+
+    def issuer_get(self, code: str) -> IssuerRow | None: ...
+
+    def issuers(self) -> list[IssuerRow]: ...
+
+    def key_add(self, row: KeyRow) -> None:
+        """Insert; :class:`UniqueViolationError` if the kid exists."""
+        ...
+
+    def key_get(self, kid: str) -> KeyRow | None: ...
+
+    def key_rows(self, owner: str | None = None, purpose: str | None = None) -> list[KeyRow]:
+        """Keys (optionally of one owner and/or purpose), oldest first."""
+        ...
+
+    def key_rotate(self, new: KeyRow, retire_at: int) -> list[str]:
+        """In one transaction: retire the owner's active keys of the same
+        purpose (status ``retired``, ``valid_until = retire_at``) and insert
+        ``new``; the retired kids."""
+        ...
+
+    def key_set_status(self, kid: str, status: str, valid_until: int | None) -> None: ...
+
+    def licence_type_add(self, row: LicenceTypeRow) -> None:
+        """Insert; :class:`UniqueViolationError` if the code exists."""
+        ...
+
+    def licence_type_get(self, code: str) -> LicenceTypeRow | None: ...
+
+    def licence_types(self) -> list[LicenceTypeRow]: ...
+
+    # ---- registry: licences ------------------------------------------------
+
+    def licence_get(self, licence_id: str) -> LicenceRow | None: ...
+
+    def licence_by_ref(self, ref: bytes) -> LicenceRow | None:
+        """The licence whose ``ref`` (SM3 of the id, first 16 bytes) matches."""
+        ...
+
+    def licences_by_holder(self, holder_key: bytes, limit: int = 1000) -> list[str]:
+        """Ids of the licences whose holder has this keyed hash."""
+        ...
+
+    def licences_existing(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` already stored."""
+        ...
+
+    def licences_page(self, after: str, limit: int, issuer_code: str | None = None) -> list[str]:
+        """Licence ids greater than ``after``, ascending, at most ``limit``."""
+        ...
+
+    def status_events(self, licence_id: str) -> list[StatusEventRow]: ...
+
+    def status_events_after(self, ledger_index: int, limit: int) -> list[StatusEventRow]:
+        """Status changes of every licence with ``ledger_index`` greater than
+        the cursor, in ledger order: how a cache follows changes made by
+        other processes (the CLI, another service instance)."""
+        ...
+
+    def annotations(self, licence_id: str) -> list[AnnotationRow]: ...
+
+    def status_list(self, issuer_code: str) -> list[tuple[int, str]]:
+        """``(status_idx, stored status)`` of an issuer's licences."""
+        ...
+
+    def import_progress(self, job_id: str) -> ImportProgress | None: ...
+
+    def import_progress_save(self, job: ImportProgress) -> None:
+        """Record a job's position outside a ledger batch (a batch of rejects only)."""
+        ...
+
+    def registry_counts(self) -> dict[str, object]:
+        """Counts for ``sidian stats``: licences by status, issuers, types,
+        keys, ledger size."""
         ...

@@ -17,9 +17,24 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from pyservice.store.base import LeafRow, LedgerConflictError, StoredSth, StoreError
+from pyservice.store.base import (
+    AnnotationRow,
+    ImportProgress,
+    IssuerRow,
+    KeyRow,
+    LeafRow,
+    LedgerConflictError,
+    LicenceRow,
+    LicenceTypeRow,
+    RegistryWrites,
+    StaleStatusError,
+    StatusEventRow,
+    StoredSth,
+    StoreError,
+    UniqueViolationError,
+)
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -59,7 +74,99 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     # well under the 1 ms target while the current epoch's part of the index
     # (~30 MB at most) still fits the page cache, so appends stay flat.
     2: ("UPDATE ledger_leaves SET leaf_epoch = idx >> 20",),
+    3: (
+        # The registry: issuers, their keys and the platform's, licence
+        # types, licences, status events, annotations (加注), import jobs.
+        # next_status_idx hands out each issuer's status-list positions.
+        """CREATE TABLE registry_issuers (
+            code VARCHAR(18) PRIMARY KEY,
+            name TEXT NOT NULL,
+            region TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            next_status_idx BIGINT NOT NULL)""",
+        """CREATE TABLE registry_keys (
+            kid VARCHAR(16) PRIMARY KEY,
+            owner VARCHAR(18) NOT NULL,
+            purpose VARCHAR(16) NOT NULL,
+            public_key BLOB NOT NULL,
+            wrap_nonce BLOB NOT NULL,
+            wrapped_key BLOB NOT NULL,
+            valid_from BIGINT NOT NULL,
+            valid_until BIGINT,
+            status VARCHAR(16) NOT NULL,
+            created_at BIGINT NOT NULL)""",
+        "CREATE INDEX registry_keys_by_owner ON registry_keys (owner, purpose, status)",
+        """CREATE TABLE registry_licence_types (
+            code VARCHAR(21) PRIMARY KEY,
+            name TEXT NOT NULL,
+            authority TEXT NOT NULL,
+            face_schema TEXT NOT NULL,
+            sensitive TEXT NOT NULL,
+            created_at BIGINT NOT NULL)""",
+        """CREATE TABLE registry_licences (
+            id VARCHAR(200) PRIMARY KEY,
+            ref BLOB NOT NULL,
+            issuer_code VARCHAR(18) NOT NULL REFERENCES registry_issuers (code),
+            type_code VARCHAR(21) NOT NULL REFERENCES registry_licence_types (code),
+            version INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            kid VARCHAR(16) NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            status_reason TEXT,
+            status_at BIGINT NOT NULL,
+            valid_until VARCHAR(10),
+            supersedes VARCHAR(200),
+            superseded_by VARCHAR(200),
+            ledger_index BIGINT NOT NULL,
+            status_idx BIGINT NOT NULL,
+            issued_at BIGINT NOT NULL,
+            holder_key BLOB NOT NULL)""",
+        "CREATE UNIQUE INDEX registry_licences_by_ref ON registry_licences (ref)",
+        "CREATE INDEX registry_licences_by_holder ON registry_licences (holder_key)",
+        "CREATE UNIQUE INDEX registry_licences_by_status_idx "
+        "ON registry_licences (issuer_code, status_idx)",
+        """CREATE TABLE registry_status_events (
+            licence_id VARCHAR(200) NOT NULL,
+            ledger_index BIGINT NOT NULL,
+            from_status VARCHAR(16) NOT NULL,
+            to_status VARCHAR(16) NOT NULL,
+            reason TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            PRIMARY KEY (licence_id, ledger_index))""",
+        # Followers (the service's status cache) read changes made by any
+        # process in ledger order: status_events_after(cursor).
+        "CREATE INDEX registry_status_events_by_index ON registry_status_events (ledger_index)",
+        """CREATE TABLE registry_annotations (
+            licence_id VARCHAR(200) NOT NULL,
+            seq INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            kid VARCHAR(16) NOT NULL,
+            at BIGINT NOT NULL,
+            ledger_index BIGINT NOT NULL,
+            PRIMARY KEY (licence_id, seq))""",
+        """CREATE TABLE registry_import_jobs (
+            job_id VARCHAR(64) PRIMARY KEY,
+            source TEXT NOT NULL,
+            rows_done BIGINT NOT NULL,
+            imported BIGINT NOT NULL,
+            rejected BIGINT NOT NULL,
+            reject_bytes BIGINT NOT NULL,
+            finished INTEGER NOT NULL)""",
+    ),
 }
+
+_LICENCE_COLUMNS: Final = (
+    "id, ref, issuer_code, type_code, version, body, signature, kid, status, status_reason, "
+    "status_at, valid_until, supersedes, superseded_by, ledger_index, status_idx, issued_at, "
+    "holder_key"
+)
+_KEY_COLUMNS: Final = (
+    "kid, owner, purpose, public_key, wrap_nonce, wrapped_key, valid_from, valid_until, "
+    "status, created_at"
+)
 
 
 #: Leaves per lookup-index epoch (2^20 = 1,048,576): see migrations 1 and 2.
@@ -73,6 +180,47 @@ def _leaf_key(leaf_hash: bytes) -> int:
 def _sth(row: tuple[int, bytes, int, str, bytes]) -> StoredSth:
     return StoredSth(
         tree_size=row[0], root=bytes(row[1]), timestamp=row[2], kid=row[3], signature=bytes(row[4])
+    )
+
+
+def _licence(row: tuple[Any, ...]) -> LicenceRow:
+    (i, ref, issuer, type_code, version, body, sig, kid, status, reason) = row[:10]
+    (status_at, valid_until, supersedes, superseded_by, ledger_index, status_idx) = row[10:16]
+    return LicenceRow(
+        id=str(i),
+        ref=bytes(ref),
+        issuer_code=str(issuer),
+        type_code=str(type_code),
+        version=int(version),
+        body=bytes(body),
+        signature=bytes(sig),
+        kid=str(kid),
+        status=str(status),
+        status_reason=None if reason is None else str(reason),
+        status_at=int(status_at),
+        valid_until=None if valid_until is None else str(valid_until),
+        supersedes=None if supersedes is None else str(supersedes),
+        superseded_by=None if superseded_by is None else str(superseded_by),
+        ledger_index=int(ledger_index),
+        status_idx=int(status_idx),
+        issued_at=int(row[16]),
+        holder_key=bytes(row[17]),
+    )
+
+
+def _key(row: tuple[Any, ...]) -> KeyRow:
+    kid, owner, purpose, public, nonce, wrapped, valid_from, valid_until, status, created = row
+    return KeyRow(
+        kid=str(kid),
+        owner=str(owner),
+        purpose=str(purpose),
+        public_key=bytes(public),
+        wrap_nonce=bytes(nonce),
+        wrapped_key=bytes(wrapped),
+        valid_from=int(valid_from),
+        valid_until=None if valid_until is None else int(valid_until),
+        status=str(status),
+        created_at=int(created),
     )
 
 
@@ -200,6 +348,7 @@ class SqliteStore:
         leaves: Sequence[LeafRow],
         subtrees: Sequence[tuple[int, int, bytes]],
         sth: StoredSth,
+        registry: RegistryWrites | None = None,
     ) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -239,6 +388,8 @@ class SqliteStore:
                 "VALUES (?, ?, ?, ?, ?)",
                 (sth.tree_size, sth.root, sth.timestamp, sth.kid, sth.signature),
             )
+            if registry is not None:
+                self._registry_write(conn, expected_size, len(leaves), registry)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -294,3 +445,412 @@ class SqliteStore:
             LeafRow(index=int(i), leaf_hash=bytes(h), entry=bytes(e), kind=k, at=int(a))
             for i, h, e, k, a in rows
         ]
+
+    # ---- registry --------------------------------------------------------
+
+    def _insert(self, sql: str, params: Sequence[object], what: str) -> None:
+        conn = self._conn()
+        try:
+            conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise UniqueViolationError(f"{what} already exists") from exc
+
+    def _registry_write(
+        self, conn: sqlite3.Connection, base: int, n_entries: int, writes: RegistryWrites
+    ) -> None:
+        """Registry rows of a ledger batch (inside its transaction)."""
+
+        def index(offset: int) -> int:
+            if not 0 <= offset < n_entries:
+                raise StoreError("registry row points outside its ledger batch")
+            return base + offset
+
+        if writes.licences:
+            # (A duplicate id or ref fails the insert below: the primary
+            # key and the unique index are the check.)
+            counts: dict[str, int] = {}
+            for lic in writes.licences:
+                counts[lic.issuer_code] = counts.get(lic.issuer_code, 0) + 1
+            next_idx: dict[str, int] = {}
+            for issuer, count in counts.items():
+                row = conn.execute(
+                    "SELECT next_status_idx FROM registry_issuers WHERE code = ?", (issuer,)
+                ).fetchone()
+                if row is None:
+                    raise StoreError(f"unknown issuer {issuer}")
+                next_idx[issuer] = int(row[0])
+                conn.execute(
+                    "UPDATE registry_issuers SET next_status_idx = ? WHERE code = ?",
+                    (int(row[0]) + count, issuer),
+                )
+            rows = []
+            for lic in writes.licences:
+                status_idx = next_idx[lic.issuer_code]
+                next_idx[lic.issuer_code] = status_idx + 1
+                rows.append(
+                    (
+                        lic.id,
+                        lic.ref,
+                        lic.issuer_code,
+                        lic.type_code,
+                        lic.version,
+                        lic.body,
+                        lic.signature,
+                        lic.kid,
+                        lic.status,
+                        None,
+                        lic.status_at,
+                        lic.valid_until,
+                        lic.supersedes,
+                        None,
+                        index(lic.entry_offset),
+                        status_idx,
+                        lic.issued_at,
+                        lic.holder_key,
+                    )
+                )
+            try:
+                conn.executemany(
+                    f"INSERT INTO registry_licences ({_LICENCE_COLUMNS}) "  # noqa: S608
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise UniqueViolationError(f"licence insert refused: {exc}") from exc
+        for change in writes.status_changes:
+            cur = conn.execute(
+                "UPDATE registry_licences SET status = ?, status_reason = ?, status_at = ?, "
+                "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND status = ?",
+                (
+                    change.status,
+                    change.reason,
+                    change.at,
+                    change.superseded_by,
+                    change.licence_id,
+                    change.expected,
+                ),
+            )
+            if cur.rowcount != 1:
+                raise StaleStatusError(
+                    f"licence {change.licence_id} is no longer {change.expected}"
+                )
+            conn.execute(
+                "INSERT INTO registry_status_events (licence_id, ledger_index, from_status, "
+                "to_status, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    change.licence_id,
+                    index(change.entry_offset),
+                    change.expected,
+                    change.status,
+                    change.reason,
+                    change.actor,
+                    change.at,
+                ),
+            )
+        for ann in writes.annotations:
+            try:
+                conn.execute(
+                    "INSERT INTO registry_annotations (licence_id, seq, body, signature, kid, at, "
+                    "ledger_index) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        ann.licence_id,
+                        ann.seq,
+                        ann.body,
+                        ann.signature,
+                        ann.kid,
+                        ann.at,
+                        index(ann.ledger_index),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise UniqueViolationError("annotation sequence number already used") from exc
+        job = writes.import_progress
+        if job is not None:
+            conn.execute("DELETE FROM registry_import_jobs WHERE job_id = ?", (job.job_id,))
+            conn.execute(
+                "INSERT INTO registry_import_jobs (job_id, source, rows_done, imported, rejected, "
+                "reject_bytes, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.job_id,
+                    job.source,
+                    job.rows_done,
+                    job.imported,
+                    job.rejected,
+                    job.reject_bytes,
+                    int(job.finished),
+                ),
+            )
+
+    def _existing(self, conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            placeholders = ", ".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT id FROM registry_licences WHERE id IN ({placeholders})",  # noqa: S608
+                chunk,
+            )
+            found.update(str(r[0]) for r in rows)
+        return found
+
+    def import_progress_save(self, job: ImportProgress) -> None:
+        """Record a job's position outside a ledger batch (a batch of rejects only)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._registry_write(conn, 0, 0, RegistryWrites(import_progress=job))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def issuer_add(self, row: IssuerRow) -> None:
+        self._insert(
+            "INSERT INTO registry_issuers (code, name, region, created_at, next_status_idx) "
+            "VALUES (?, ?, ?, ?, 0)",
+            (row.code, row.name, row.region, row.created_at),
+            f"issuer {row.code}",
+        )
+
+    def issuer_get(self, code: str) -> IssuerRow | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT code, name, region, created_at FROM registry_issuers WHERE code = ?",
+                (code,),
+            )
+            .fetchone()
+        )
+        return None if row is None else IssuerRow(*row)
+
+    def issuers(self) -> list[IssuerRow]:
+        rows = self._conn().execute(
+            "SELECT code, name, region, created_at FROM registry_issuers ORDER BY code"
+        )
+        return [IssuerRow(*row) for row in rows]
+
+    def key_add(self, row: KeyRow) -> None:
+        self._insert(
+            f"INSERT INTO registry_keys ({_KEY_COLUMNS}) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.kid,
+                row.owner,
+                row.purpose,
+                row.public_key,
+                row.wrap_nonce,
+                row.wrapped_key,
+                row.valid_from,
+                row.valid_until,
+                row.status,
+                row.created_at,
+            ),
+            f"key {row.kid}",
+        )
+
+    def key_get(self, kid: str) -> KeyRow | None:
+        row = (
+            self._conn()
+            .execute(f"SELECT {_KEY_COLUMNS} FROM registry_keys WHERE kid = ?", (kid,))  # noqa: S608
+            .fetchone()
+        )
+        return None if row is None else _key(row)
+
+    def key_rows(self, owner: str | None = None, purpose: str | None = None) -> list[KeyRow]:
+        rows = self._conn().execute(
+            f"SELECT {_KEY_COLUMNS} FROM registry_keys "  # noqa: S608
+            "WHERE (? IS NULL OR owner = ?) AND (? IS NULL OR purpose = ?) "
+            "ORDER BY created_at, kid",
+            (owner, owner, purpose, purpose),
+        )
+        return [_key(row) for row in rows]
+
+    def key_rotate(self, new: KeyRow, retire_at: int) -> list[str]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            retired = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT kid FROM registry_keys WHERE owner = ? AND purpose = ? "
+                    "AND status = 'active'",
+                    (new.owner, new.purpose),
+                )
+            ]
+            conn.execute(
+                "UPDATE registry_keys SET status = 'retired', valid_until = ? "
+                "WHERE owner = ? AND purpose = ? AND status = 'active'",
+                (retire_at, new.owner, new.purpose),
+            )
+            self.key_add(new)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return retired
+
+    def key_set_status(self, kid: str, status: str, valid_until: int | None) -> None:
+        cur = self._conn().execute(
+            "UPDATE registry_keys SET status = ?, valid_until = COALESCE(?, valid_until) "
+            "WHERE kid = ?",
+            (status, valid_until, kid),
+        )
+        if cur.rowcount != 1:
+            raise StoreError(f"no key {kid}")
+
+    def licence_type_add(self, row: LicenceTypeRow) -> None:
+        self._insert(
+            "INSERT INTO registry_licence_types (code, name, authority, face_schema, sensitive, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                row.code,
+                row.name,
+                row.authority,
+                row.face_schema,
+                ",".join(row.sensitive),
+                row.created_at,
+            ),
+            f"licence type {row.code}",
+        )
+
+    @staticmethod
+    def _type(row: tuple[str, str, str, str, str, int]) -> LicenceTypeRow:
+        code, name, authority, schema, sensitive, created = row
+        return LicenceTypeRow(
+            code, name, authority, schema, tuple(s for s in sensitive.split(",") if s), created
+        )
+
+    def licence_type_get(self, code: str) -> LicenceTypeRow | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT code, name, authority, face_schema, sensitive, created_at "
+                "FROM registry_licence_types WHERE code = ?",
+                (code,),
+            )
+            .fetchone()
+        )
+        return None if row is None else self._type(row)
+
+    def licence_types(self) -> list[LicenceTypeRow]:
+        rows = self._conn().execute(
+            "SELECT code, name, authority, face_schema, sensitive, created_at "
+            "FROM registry_licence_types ORDER BY code"
+        )
+        return [self._type(row) for row in rows]
+
+    def licence_get(self, licence_id: str) -> LicenceRow | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_LICENCE_COLUMNS} FROM registry_licences WHERE id = ?",  # noqa: S608
+                (licence_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else _licence(row)
+
+    def licence_by_ref(self, ref: bytes) -> LicenceRow | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_LICENCE_COLUMNS} FROM registry_licences WHERE ref = ?",  # noqa: S608
+                (ref,),
+            )
+            .fetchone()
+        )
+        return None if row is None else _licence(row)
+
+    def licences_by_holder(self, holder_key: bytes, limit: int = 1000) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT id FROM registry_licences WHERE holder_key = ? ORDER BY id LIMIT ?",
+            (holder_key, limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    def licences_existing(self, ids: Sequence[str]) -> set[str]:
+        return self._existing(self._conn(), ids)
+
+    def licences_page(self, after: str, limit: int, issuer_code: str | None = None) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT id FROM registry_licences WHERE id > ? AND (? IS NULL OR issuer_code = ?) "
+            "ORDER BY id LIMIT ?",
+            (after, issuer_code, issuer_code, limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    def status_events(self, licence_id: str) -> list[StatusEventRow]:
+        rows = self._conn().execute(
+            "SELECT licence_id, from_status, to_status, reason, actor, at, ledger_index "
+            "FROM registry_status_events WHERE licence_id = ? ORDER BY ledger_index",
+            (licence_id,),
+        )
+        return [StatusEventRow(*row) for row in rows]
+
+    def status_events_after(self, ledger_index: int, limit: int) -> list[StatusEventRow]:
+        rows = self._conn().execute(
+            "SELECT licence_id, from_status, to_status, reason, actor, at, ledger_index "
+            "FROM registry_status_events WHERE ledger_index > ? ORDER BY ledger_index LIMIT ?",
+            (ledger_index, limit),
+        )
+        return [StatusEventRow(*row) for row in rows]
+
+    def annotations(self, licence_id: str) -> list[AnnotationRow]:
+        rows = self._conn().execute(
+            "SELECT licence_id, seq, body, signature, kid, at, ledger_index "
+            "FROM registry_annotations WHERE licence_id = ? ORDER BY seq",
+            (licence_id,),
+        )
+        return [
+            AnnotationRow(str(i), int(q), bytes(b), bytes(s), str(k), int(a), int(x))
+            for i, q, b, s, k, a, x in rows
+        ]
+
+    def status_list(self, issuer_code: str) -> list[tuple[int, str]]:
+        rows = self._conn().execute(
+            "SELECT status_idx, status FROM registry_licences WHERE issuer_code = ? "
+            "ORDER BY status_idx",
+            (issuer_code,),
+        )
+        return [(int(i), str(s)) for i, s in rows]
+
+    def import_progress(self, job_id: str) -> ImportProgress | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT job_id, source, rows_done, imported, rejected, reject_bytes, finished "
+                "FROM registry_import_jobs WHERE job_id = ?",
+                (job_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        job_id, source, rows_done, imported, rejected, reject_bytes, finished = row
+        return ImportProgress(
+            job_id, source, rows_done, imported, rejected, reject_bytes, bool(finished)
+        )
+
+    def registry_counts(self) -> dict[str, object]:
+        conn = self._conn()
+        by_status = {
+            str(s): int(n)
+            for s, n in conn.execute(
+                "SELECT status, COUNT(*) FROM registry_licences GROUP BY status ORDER BY status"
+            )
+        }
+
+        def count(table: str) -> int:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+        head = self.ledger_head()
+        return {
+            "licences": sum(by_status.values()),
+            "licences_by_status": by_status,
+            "issuers": count("registry_issuers"),
+            "licence_types": count("registry_licence_types"),
+            "keys": count("registry_keys"),
+            "status_events": count("registry_status_events"),
+            "annotations": count("registry_annotations"),
+            "ledger_size": 0 if head is None else head.tree_size,
+        }
