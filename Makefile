@@ -33,7 +33,7 @@ ARITH_CASES ?= 20000000
 POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
-.PHONY: help venv build run test test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
+.PHONY: help venv build run test test-rust test-py test-services lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
 	bench-ledger \
 	arith-long fuzz-diff ct-check ct-grind
 
@@ -108,8 +108,12 @@ typecheck: build
 	$(BIN)/mypy
 	$(PY) -m mypy.stubtest pyservice._core
 
-test-py: build
+test-py: build test-services
 	$(PY) -m pytest
+
+# Servers the Python tests start themselves (real Redis, never a fake).
+test-services:
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 
 fmt: $(DEPS_STAMP)
 	cargo fmt --all
