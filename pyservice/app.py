@@ -6,8 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from pyservice.appkeys import LEDGER, METRICS, SETTINGS, STORE
+from pyservice.appkeys import LEDGER, METRICS, REDIS, SETTINGS, STORE
 from pyservice.handlers import ledger, ops
 from pyservice.ledger.keys import load_or_create_ledger_key
 from pyservice.ledger.service import Ledger
@@ -29,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_data_dir)
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_ledger)
+    app.cleanup_ctx.append(_redis)
     app.add_routes(ops.routes)
     app.add_routes(ledger.routes)
     return app
@@ -66,3 +70,22 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await ledger.close()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    # One client per worker; it connects lazily, so a Redis that is down at
+    # startup only makes /readyz report "degraded".
+    url = app[SETTINGS].redis_url
+    client = (
+        None
+        if url is None
+        else Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
+    )
+    app[REDIS] = client
+    try:
+        yield
+    finally:
+        if client is not None:
+            await client.aclose()

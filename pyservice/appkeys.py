@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.settings import Settings
 from pyservice.store import Store
 
-__all__ = ["LEDGER", "METRICS", "REQUEST_ID", "SETTINGS", "STORE"]
+__all__ = ["LEDGER", "METRICS", "REDIS", "REQUEST_ID", "SETTINGS", "STORE"]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", HttpMetrics)
@@ -17,6 +18,9 @@ METRICS = web.AppKey("metrics", HttpMetrics)
 STORE: web.AppKey[Store] = web.AppKey("store")
 #: The ledger sequencer (batcher running while the app runs).
 LEDGER = web.AppKey("ledger", Ledger)
+#: The shared Redis client (``None`` without ``redis_url``), opened and
+#: closed by the app's ``cleanup_ctx``.
+REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.
