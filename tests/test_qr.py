@@ -3,13 +3,17 @@
 Oracles independent of the code under test: the byte layout is rebuilt with
 ``struct``, the licence reference with hashlib's SM3 (OpenSSL), the text
 form with the standard library's base64, and signatures are checked with
-gmssl (pure Python SM2).
+gmssl (pure Python SM2) and the OpenSSL 3 CLI.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import shutil
 import struct
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyservice import qr
-from pyservice.crypto import PrivateKey, Sm2Verifier
+from pyservice.crypto import PrivateKey, PublicKey, Sm2Verifier
 from pyservice.errors import (
     InvalidSignatureError,
     MalformedInputError,
@@ -29,6 +33,7 @@ from pyservice.errors import (
     TokenTimeError,
 )
 from tests import crypto_testkit as K
+from tests.conftest import REPO_ROOT
 
 NOW = 1_764_300_000
 KEY = PrivateKey.from_bytes(
@@ -117,6 +122,27 @@ def test_signature_verifies_with_gmssl_over_bytes_0_to_39() -> None:
         assert not gmssl_verify(pub, raw, raw[40:])
 
 
+def test_signature_verifies_with_the_openssl_cli(tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl CLI not found on PATH"
+    raw = unb64(qr.make_token(KEY, "L-openssl", now=NOW))
+    (tmp_path / "pub.pem").write_text(KEY.public_key().to_pem())
+    (tmp_path / "msg").write_bytes(raw[:40])
+    r, s = K.raw_to_ints(raw[40:])
+    (tmp_path / "sig").write_bytes(K.sig_to_der(r, s))
+    argv = [
+        openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "pub.pem"),
+        "-rawin", "-digest", "sm3", "-pkeyopt", f"hexdistid:{b'1234567812345678'.hex()}",
+        "-in", str(tmp_path / "msg"), "-sigfile", str(tmp_path / "sig"),
+    ]  # fmt: skip
+    ok = subprocess.run(argv, capture_output=True, check=False, timeout=30)  # noqa: S603
+    assert ok.returncode == 0, ok.stderr
+    assert b"Signature Verified Successfully" in ok.stdout
+    (tmp_path / "msg").write_bytes(raw[:39] + bytes([raw[39] ^ 1]))
+    bad = subprocess.run(argv, capture_output=True, check=False, timeout=30)  # noqa: S603
+    assert bad.returncode != 0
+
+
 def test_we_verify_a_token_signed_by_gmssl() -> None:
     d = int.from_bytes(KEY.to_bytes(), "big")
     c: Any = gmssl_sm2.CryptSM2(private_key=f"{d:064x}", public_key="")
@@ -125,6 +151,39 @@ def test_we_verify_a_token_signed_by_gmssl() -> None:
     sig_hex = c.sign_with_sm3(raw40, "5a" * 32)
     token = qr.verify_token(VERIFIER, b64(raw40 + bytes.fromhex(sig_hex)), now=NOW + 59)
     assert token.lifetime == 60
+
+
+# -------------------------------------------------------------- vectors --
+
+VECTORS = json.loads((REPO_ROOT / "tests" / "vectors" / "qr-token.json").read_text())
+VECTOR_VERIFIER = Sm2Verifier(PublicKey.from_bytes(bytes.fromhex(VECTORS["public_key_hex"])))
+VECTOR_ERRORS: dict[str, type[Exception]] = {
+    "malformed": MalformedTokenError,
+    "invalid_signature": InvalidSignatureError,
+    "expired": TokenExpiredError,
+    "not_yet_valid": TokenNotYetValidError,
+}
+
+
+@pytest.mark.parametrize("case", VECTORS["valid"], ids=lambda c: c["licence_id"] or "empty")
+def test_independent_vectors_decode_and_verify(case: dict[str, Any]) -> None:
+    token = qr.verify_token(VECTOR_VERIFIER, case["token"], now=case["now"])
+    assert token.kid == VECTORS["kid_hex"] == VECTOR_VERIFIER.public_key.kid()
+    assert token.licence_ref.hex() == case["licence_ref_hex"]
+    assert token.licence_ref == qr.licence_ref(case["licence_id"])
+    assert (token.flags, token.issued_at, token.lifetime) == (
+        case["flags"],
+        case["issued_at"],
+        case["lifetime"],
+    )
+    assert token.nonce.hex() == case["nonce_hex"]
+    assert token.signature.hex() == case["token_hex"][80:]
+
+
+@pytest.mark.parametrize("case", VECTORS["invalid"], ids=lambda c: c["name"])
+def test_independent_invalid_vectors(case: dict[str, Any]) -> None:
+    with pytest.raises(VECTOR_ERRORS[case["error"]]):
+        qr.verify_token(VECTOR_VERIFIER, case["token"], now=case["now"])
 
 
 # --------------------------------------------------------------- tamper --
