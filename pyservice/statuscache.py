@@ -28,7 +28,10 @@ Fail closed:
 - a background task keeps the subscription: on any Redis error it retries
   with exponential backoff (``reconnect_min`` doubling up to
   ``reconnect_max`` seconds, no busy loop), and on every (re)subscription
-  clears the LRU, since invalidations may have been missed meanwhile.
+  clears the LRU, since invalidations may have been missed meanwhile; a
+  read or write that fails while the subscription stays up (a timeout)
+  makes it probe Redis with ``PING`` within a second before Redis is used
+  again.
 
 Without a Redis URL the cache is the LRU in front of the store only (the
 embedded single-process default); then ``max_staleness`` is the only bound
@@ -445,6 +448,11 @@ class StatusCache:
         self._subscribed.clear()
         self._metrics.redis_up.set(0)
 
+    def _mark_up(self) -> None:
+        self._redis_up = True
+        self._metrics.redis_up.set(1)
+        self._subscribed.set()
+
     def _apply(self, message: dict[str, Any]) -> None:
         data = message.get("data")
         if not isinstance(data, bytes):
@@ -473,14 +481,20 @@ class StatusCache:
                 self._generation += 1
                 self._lru.clear()
                 await self._replay_pending(redis)
-                self._redis_up = True
-                self._metrics.redis_up.set(1)
-                self._subscribed.set()
+                self._mark_up()
                 delay = self._reconnect[0]
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._apply(message)
+                    if not self._redis_up:
+                        # A command failed (a timeout, a dropped pooled
+                        # connection) while this subscription stayed up, so
+                        # no invalidation was missed: probe, then trust
+                        # Redis again. A failed probe resubscribes.
+                        await redis.ping()
+                        await self._replay_pending(redis)
+                        self._mark_up()
             except (RedisError, OSError) as exc:
                 self._redis_lost(exc)
             finally:
