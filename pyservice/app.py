@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from pyservice.appkeys import LEDGER, METRICS, REDIS, SETTINGS, STORE
+from pyservice.appkeys import LEDGER, METRICS, REDIS, SETTINGS, STATUS_CACHE, STORE
 from pyservice.handlers import ledger, ops
 from pyservice.ledger.keys import load_or_create_ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.settings import Settings
+from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
 from pyservice.store import open_store
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "status_cache_ctx"]
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -89,3 +90,34 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     finally:
         if client is not None:
             await client.aclose()
+
+
+def status_cache_ctx(
+    source: Callable[[web.Application], StatusSource],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A ``cleanup_ctx`` entry that runs the licence status cache over the
+    status source ``source(app)`` returns (the registry store), with the
+    app's Redis URL, maximum staleness and metrics registry; it sets
+    :data:`~pyservice.appkeys.STATUS_CACHE`. Append it after the store::
+
+        app.cleanup_ctx.append(status_cache_ctx(lambda app: app[STORE]))
+    """
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        cache = StatusCache(
+            source(app),
+            redis_url=settings.redis_url,
+            metrics=StatusCacheMetrics.create(app[METRICS].registry),
+            max_staleness=settings.status_max_staleness,
+        )
+        await cache.start()
+        # Give the subscription a moment so a healthy start is not degraded.
+        await cache.wait_subscribed(1.0)
+        app[STATUS_CACHE] = cache
+        try:
+            yield
+        finally:
+            await cache.close()
+
+    return ctx

@@ -8,9 +8,10 @@ from redis.asyncio import Redis
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.settings import Settings
+from pyservice.statuscache import StatusCache
 from pyservice.store import Store
 
-__all__ = ["LEDGER", "METRICS", "REDIS", "REQUEST_ID", "SETTINGS", "STORE"]
+__all__ = ["LEDGER", "METRICS", "REDIS", "REQUEST_ID", "SETTINGS", "STATUS_CACHE", "STORE"]
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", HttpMetrics)
@@ -21,6 +22,9 @@ LEDGER = web.AppKey("ledger", Ledger)
 #: The shared Redis client (``None`` without ``redis_url``), opened and
 #: closed by the app's ``cleanup_ctx``.
 REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
+#: The licence status cache, present once a status source is plugged in
+#: with :func:`pyservice.app.status_cache_ctx`.
+STATUS_CACHE = web.AppKey("status_cache", StatusCache)
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.

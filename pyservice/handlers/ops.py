@@ -8,7 +8,7 @@ import os
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from pyservice.appkeys import METRICS, REDIS, STORE
+from pyservice.appkeys import METRICS, REDIS, STATUS_CACHE, STORE
 from pyservice.responses import json_response
 
 __all__ = ["routes"]
@@ -44,6 +44,9 @@ async def readyz(request: web.Request) -> web.Response:
             redis = "ok"
         except (RedisError, OSError, TimeoutError):
             redis = "down"
+    cache = request.app.get(STATUS_CACHE)
+    if cache is not None and cache.degraded:
+        redis = "down"  # the status cache is reading from the store
     if store != "ok":
         status, http_status = "unavailable", 503
     elif redis == "down":
