@@ -20,6 +20,7 @@ __all__ = [
     "InvalidTagError",
     "MalformedInputError",
     "MalformedTokenError",
+    "NonceCheckUnavailableError",
     "NotFoundError",
     "SidianError",
     "StatusUnavailableError",
@@ -102,6 +103,14 @@ class StatusUnavailableError(SidianError):
     status check; it is never read as valid."""
 
     code = "status_unavailable"
+    http_status = 503
+
+
+class NonceCheckUnavailableError(SidianError):
+    """A single-use nonce could not be recorded (Redis unreachable), so a
+    replay cannot be ruled out: the request is refused, never let through."""
+
+    code = "nonce_check_unavailable"
     http_status = 503
 
 

@@ -21,7 +21,7 @@ ALL = [
     errors.TokenNotYetValidError,
 ]
 #: Dependency failures: 5xx, never caused by the request itself.
-UNAVAILABLE = [errors.StatusUnavailableError]
+UNAVAILABLE = [errors.StatusUnavailableError, errors.NonceCheckUnavailableError]
 
 
 @pytest.mark.parametrize("cls", ALL)
