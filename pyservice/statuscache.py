@@ -432,12 +432,14 @@ class StatusCache:
             await redis.publish(INVALIDATE_CHANNEL, "*")
             self._pending_overflow = False
         while self._pending:
-            batch = [self._pending.pop() for _ in range(min(500, len(self._pending)))]
+            # Forgotten only once Redis has taken them.
+            batch = list(self._pending)[:500]
             async with redis.pipeline(transaction=False) as pipe:
                 for ref in batch:
                     pipe.delete(status_key(ref))
                     pipe.publish(INVALIDATE_CHANNEL, ref.hex())
                 await pipe.execute()
+            self._pending.difference_update(batch)
 
     # ------------------------------------------------------ invalidations
 

@@ -425,3 +425,40 @@ async def test_redis_timeout_degrades_then_recovers_without_reconnect(
     # the LRU: either way the next answers come from the caches).
     assert not (await cache.lookup(ref)).degraded
     assert (await cache.lookup(ref)).layer is Layer.IN_PROCESS
+
+
+async def test_change_refused_by_redis_is_replayed(
+    cache: StatusCache, source: SqliteStatusSource, redis: Redis
+) -> None:
+    ref = source.put("L-refused", "VALID")
+    await cache.lookup(ref)  # Redis now holds VALID
+    watcher = redis.pubsub(ignore_subscribe_messages=True)
+    await watcher.subscribe(INVALIDATE_CHANNEL)
+    # The real server refuses every write (no replica to acknowledge it)
+    # while reads and PUBLISH still work: the status change's SET fails.
+    await redis.config_set("min-replicas-to-write", 1)
+    source.put("L-refused", "REVOKED")
+    assert not await cache.changed(record_of(source, "L-refused"))
+    assert cache.degraded
+    assert orjson.loads(await redis.get(status_key(ref)) or b"null")["status"] == "VALID"
+    await asyncio.sleep(1.5)  # probes and replays keep failing meanwhile
+    assert cache.degraded
+    await redis.config_set("min-replicas-to-write", 0)
+
+    async def recovered() -> bool:
+        return not cache.degraded
+
+    await eventually(recovered)
+    # The replay dropped the stale copy and told every process.
+    assert await redis.get(status_key(ref)) is None
+    seen: list[bytes] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and seen.count(ref.hex().encode()) < 2:
+        message = await watcher.get_message(timeout=0.2)
+        if message is not None:
+            seen.append(message["data"])
+    await watcher.aclose()  # type: ignore[no-untyped-call]
+    assert seen.count(ref.hex().encode()) == 2  # the failed pipeline's, the replay's
+    result = await cache.lookup(ref)
+    assert result.record is not None
+    assert result.record.status == "REVOKED"
