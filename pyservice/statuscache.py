@@ -39,7 +39,12 @@ across processes.
 
 ``status_as_of`` of a response is the record's ``read_at``: when it was read
 from the store. A record can be at most ``redis_ttl + max_staleness``
-seconds old (plus a lost write path), and :meth:`lookup` reports its age.
+seconds old, and the ``sidian_status_age_seconds`` histogram shows the
+ages served. That sum is also the worst case after a status change whose
+Redis write failed while Redis kept serving reads (the replay fixes Redis
+once it takes writes again; until then its copy lives out its TTL), which
+is why ``redis_ttl`` defaults to a short 60 s: a store read per licence per
+minute is cheap, a revoked licence shown valid for long is not.
 """
 
 from __future__ import annotations
@@ -223,7 +228,7 @@ class StatusCache:
         metrics: StatusCacheMetrics,
         max_entries: int = 100_000,
         max_staleness: float = 5.0,
-        redis_ttl: int = 300,
+        redis_ttl: int = 60,
         redis_timeout: float = 0.5,
         reconnect_min: float = 0.05,
         reconnect_max: float = 2.0,

@@ -110,7 +110,7 @@ async def test_layers_hits_and_misses(
     assert not first.degraded
     assert source.reads == 1
     # Written back to Redis with a TTL.
-    assert 0 < await redis.ttl(status_key(ref)) <= 300
+    assert 0 < await redis.ttl(status_key(ref)) <= 60
     second = await cache.lookup(ref)
     assert second.layer is Layer.IN_PROCESS
     assert second.record == first.record
@@ -195,7 +195,7 @@ async def test_changed_updates_redis_publishes_and_drops_local_entry(
     assert message["data"] == ref.hex().encode()
     stored = orjson.loads(await redis.get(status_key(ref)) or b"null")
     assert stored["status"] == "REVOKED"
-    assert 0 < await redis.ttl(status_key(ref)) <= 300
+    assert 0 < await redis.ttl(status_key(ref)) <= 60
     result = await cache.lookup(ref)
     assert result.layer is Layer.REDIS
     assert result.record is not None
