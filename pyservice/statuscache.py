@@ -1,6 +1,8 @@
 """Licence status cache: in-process LRU → Redis → the registry store.
 
-Read path (:meth:`StatusCache.lookup`):
+Read path (:meth:`StatusCache.lookup`; concurrent misses of one licence
+share one load, and a lookup that starts after a change never joins a load
+that started before it):
 
 1. the in-process LRU (bounded by ``max_entries``); an entry is used only
    while it is younger than ``max_staleness`` seconds (counted from when
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -248,6 +251,7 @@ class StatusCache:
         #: not cached in the LRU (it may predate the change).
         self._generation = 0
         self._pending: set[bytes] = set()
+        self._inflight: dict[bytes, asyncio.Future[StatusLookup]] = {}
         self._pending_overflow = False
         self._redis: Redis | None = None
         if redis_url is not None:
@@ -270,6 +274,9 @@ class StatusCache:
             self._listener = asyncio.create_task(self._listen(), name="status-invalidations")
 
     async def close(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        self._inflight.clear()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -324,6 +331,28 @@ class StatusCache:
                 return self._served(record, Layer.IN_PROCESS)
             del self._lru[ref]
         m.count(Layer.IN_PROCESS, "miss")
+        # Concurrent misses of one ref share one load (no stampede on Redis
+        # and the store after an invalidation); the load runs as its own
+        # task, so a cancelled caller does not cancel it for the others.
+        task = self._inflight.get(ref)
+        if task is None:
+            task = asyncio.ensure_future(self._load(ref))
+            self._inflight[ref] = task
+            task.add_done_callback(functools.partial(self._load_done, ref))
+        result = await asyncio.shield(task)
+        if result.record is not None:
+            self._observe_age(result.record)
+        return result
+
+    def _load_done(self, ref: bytes, task: asyncio.Future[StatusLookup]) -> None:
+        if self._inflight.get(ref) is task:
+            del self._inflight[ref]
+        if not task.cancelled():
+            task.exception()  # retrieved, even if every caller went away
+
+    async def _load(self, ref: bytes) -> StatusLookup:
+        """Redis, then the store (the LRU missed)."""
+        m = self._metrics
         generation = self._generation
 
         redis = self._redis
@@ -340,7 +369,7 @@ class StatusCache:
                 if shared is not None:
                     m.count(Layer.REDIS, "hit")
                     self._remember(ref, shared, generation)
-                    return self._served(shared, Layer.REDIS)
+                    return StatusLookup(shared, Layer.REDIS, self.degraded)
                 m.count(Layer.REDIS, "miss")
 
         loop = asyncio.get_running_loop()
@@ -360,10 +389,13 @@ class StatusCache:
         if redis is not None and not redis_failed:
             await self._redis_fill(redis, ref, loaded)
         self._remember(ref, loaded, generation)
-        return self._served(loaded, Layer.STORE)
+        return StatusLookup(loaded, Layer.STORE, self.degraded)
+
+    def _observe_age(self, record: StatusRecord) -> None:
+        self._metrics.age.observe(max(0.0, time.time() - record.read_at))
 
     def _served(self, record: StatusRecord, layer: Layer) -> StatusLookup:
-        self._metrics.age.observe(max(0.0, time.time() - record.read_at))
+        self._observe_age(record)
         return StatusLookup(record, layer, self.degraded)
 
     def _parse(self, data: bytes) -> StatusRecord | None:
@@ -420,6 +452,9 @@ class StatusCache:
     def _invalidate(self, ref: bytes) -> None:
         self._generation += 1
         self._lru.pop(ref, None)
+        # A load already running may predate the change: later lookups
+        # start their own.
+        self._inflight.pop(ref, None)
 
     def _remember_pending(self, ref: bytes) -> None:
         if len(self._pending) >= _MAX_PENDING:
@@ -467,6 +502,7 @@ class StatusCache:
         if data == b"*":
             self._generation += 1
             self._lru.clear()
+            self._inflight.clear()
             return
         try:
             ref = bytes.fromhex(data.decode("ascii"))
@@ -487,6 +523,7 @@ class StatusCache:
                 # Anything may have changed while we were not listening.
                 self._generation += 1
                 self._lru.clear()
+                self._inflight.clear()
                 await self._replay_pending(redis)
                 self._mark_up()
                 delay = self._reconnect[0]

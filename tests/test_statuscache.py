@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -462,3 +463,79 @@ async def test_change_refused_by_redis_is_replayed(
     result = await cache.lookup(ref)
     assert result.record is not None
     assert result.record.status == "REVOKED"
+
+
+# ------------------------------------------------------- coalesced loads --
+
+
+async def test_concurrent_misses_share_one_store_read(
+    cache: StatusCache, source: SqliteStatusSource, registry: CollectorRegistry
+) -> None:
+    ref = source.put("L-herd", "SUSPENDED")
+    results = await asyncio.gather(*(cache.lookup(ref) for _ in range(20)))
+    assert source.reads == 1
+    assert {r.record.status for r in results if r.record is not None} == {"SUSPENDED"}
+    assert count(registry, "store", "hit") == 1
+    assert registry.get_sample_value("sidian_status_age_seconds_count") == 20
+
+
+async def test_concurrent_misses_with_the_store_down_all_fail(
+    cache: StatusCache, source: SqliteStatusSource, registry: CollectorRegistry, tmp_path: Path
+) -> None:
+    ref = source.put("L-herd-down", "VALID")
+    source.path.rename(tmp_path / "away.db")
+    results = await asyncio.gather(*(cache.lookup(ref) for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(r, StatusUnavailableError) for r in results)
+    assert count(registry, "store", "error") == 1
+
+
+def _locked(path: Path) -> sqlite3.Connection:
+    """Holds an exclusive lock on the SQLite file: readers wait."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN EXCLUSIVE")
+    return db
+
+
+async def test_cancelled_caller_does_not_cancel_the_shared_load(
+    cache: StatusCache, source: SqliteStatusSource
+) -> None:
+    ref = source.put("L-cancel", "VALID")
+    lock = _locked(source.path)
+    first = asyncio.ensure_future(cache.lookup(ref))
+    second = asyncio.ensure_future(cache.lookup(ref))
+    await asyncio.sleep(0.2)  # both wait on the one load, blocked by the lock
+    first.cancel()
+    lock.execute("COMMIT")
+    lock.close()
+    result = await second
+    assert result.record is not None
+    assert result.record.status == "VALID"
+    assert first.cancelled()
+    assert source.reads == 1
+
+
+async def test_lookup_after_a_change_does_not_join_an_older_load(
+    cache: StatusCache, source: SqliteStatusSource
+) -> None:
+    ref = source.put("L-join", "VALID")
+    lock = _locked(source.path)
+    older = asyncio.ensure_future(cache.lookup(ref))
+    await asyncio.sleep(0.2)  # its load is running, blocked on the lock
+    # A status change is published meanwhile (Redis gets REVOKED); the
+    # older load will still read VALID once the lock goes.
+    revoked = StatusRecord("L-join", "REVOKED", None, time.time(), None, time.time())
+    assert await cache.changed(revoked)
+    newer = asyncio.ensure_future(cache.lookup(ref))
+    await asyncio.sleep(0.05)
+    lock.execute("ROLLBACK")
+    lock.close()
+    older_result, newer_result = await older, await newer
+    assert older_result.record is not None
+    assert older_result.record.status == "VALID"  # began before the change
+    assert newer_result.record is not None
+    assert newer_result.record.status == "REVOKED"  # began after: never the older answer
+    assert newer_result.layer is Layer.REDIS
+    # The older answer was not cached over the change either.
+    again = await cache.lookup(ref)
+    assert again.record is not None
+    assert again.record.status == "REVOKED"
