@@ -27,6 +27,7 @@ from pyservice.statuscache import (
     Layer,
     StatusCache,
     StatusCacheMetrics,
+    StatusLookup,
     StatusRecord,
     status_key,
 )
@@ -489,21 +490,23 @@ async def test_concurrent_misses_with_the_store_down_all_fail(
     assert count(registry, "store", "error") == 1
 
 
-def _locked(path: Path) -> sqlite3.Connection:
-    """Holds an exclusive lock on the SQLite file: readers wait."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("BEGIN EXCLUSIVE")
-    return db
+async def blocked_lookups(
+    cache: StatusCache, source: SqliteStatusSource, licence_id: str, n: int
+) -> tuple[bytes, sqlite3.Connection, list[asyncio.Task[StatusLookup]]]:
+    """``n`` lookups of a VALID licence whose store read waits on an
+    exclusive SQLite lock (the caller ends the lock's transaction)."""
+    ref = source.put(licence_id, "VALID")
+    lock = sqlite3.connect(source.path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    tasks = [asyncio.create_task(cache.lookup(ref)) for _ in range(n)]
+    await asyncio.sleep(0.2)  # the load is running, blocked on the lock
+    return ref, lock, tasks
 
 
 async def test_cancelled_caller_does_not_cancel_the_shared_load(
     cache: StatusCache, source: SqliteStatusSource
 ) -> None:
-    ref = source.put("L-cancel", "VALID")
-    lock = _locked(source.path)
-    first = asyncio.ensure_future(cache.lookup(ref))
-    second = asyncio.ensure_future(cache.lookup(ref))
-    await asyncio.sleep(0.2)  # both wait on the one load, blocked by the lock
+    _, lock, (first, second) = await blocked_lookups(cache, source, "L-cancel", 2)
     first.cancel()
     lock.execute("COMMIT")
     lock.close()
@@ -517,10 +520,7 @@ async def test_cancelled_caller_does_not_cancel_the_shared_load(
 async def test_lookup_after_a_change_does_not_join_an_older_load(
     cache: StatusCache, source: SqliteStatusSource
 ) -> None:
-    ref = source.put("L-join", "VALID")
-    lock = _locked(source.path)
-    older = asyncio.ensure_future(cache.lookup(ref))
-    await asyncio.sleep(0.2)  # its load is running, blocked on the lock
+    ref, lock, (older,) = await blocked_lookups(cache, source, "L-join", 1)
     # A status change is published meanwhile (Redis gets REVOKED); the
     # older load will still read VALID once the lock goes.
     revoked = StatusRecord("L-join", "REVOKED", None, time.time(), None, time.time())
