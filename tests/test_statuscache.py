@@ -88,6 +88,13 @@ async def eventually(predicate: Any, within: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def status_of(cache: StatusCache, ref: bytes) -> str:
+    """The status a lookup gives (the licence must be known)."""
+    record = (await cache.lookup(ref)).record
+    assert record is not None
+    return record.status
+
+
 def record_of(source: SqliteStatusSource, licence_id: str) -> StatusRecord:
     record = source.load_status(licence_ref(licence_id))
     assert record is not None
@@ -461,9 +468,7 @@ async def test_change_refused_by_redis_is_replayed(
             seen.append(message["data"])
     await watcher.aclose()  # type: ignore[no-untyped-call]
     assert seen.count(ref.hex().encode()) == 2  # the failed pipeline's, the replay's
-    result = await cache.lookup(ref)
-    assert result.record is not None
-    assert result.record.status == "REVOKED"
+    assert await status_of(cache, ref) == "REVOKED"
 
 
 # ------------------------------------------------------- coalesced loads --
