@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -544,3 +546,36 @@ async def test_lookup_after_a_change_does_not_join_an_older_load(
     again = await cache.lookup(ref)
     assert again.record is not None
     assert again.record.status == "REVOKED"
+
+
+# ------------------------------------------------------- Redis payloads --
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(1 << 63), (1 << 64) - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.sampled_from(["VALID", "REVOKED", "EXPIRED", "2030-12-31", "2030-02-30"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+_RECORD_KEYS = ["licence_id", "status", "reason", "since", "valid_until", "read_at"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.dictionaries(st.sampled_from(_RECORD_KEYS), _JSON_VALUES).map(orjson.dumps),
+    )
+)
+def test_any_redis_payload_parses_or_is_rejected_cleanly(data: bytes) -> None:
+    # Whatever sits under a status key, parsing gives a record or one of
+    # the errors the read path turns into "go to the store".
+    try:
+        record = StatusRecord.from_json(data)
+    except (ValueError, KeyError, TypeError):
+        return
+    assert record.status in {"VALID", "SUSPENDED", "REVOKED", "CANCELLED"}
+    assert StatusRecord.from_json(record.to_json()) == record
