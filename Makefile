@@ -33,7 +33,7 @@ ARITH_CASES ?= 20000000
 POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
-.PHONY: help venv build run test system-deps test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
+.PHONY: help venv build run test system-deps test-services test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
 	bench-ledger bench-import \
 	arith-long fuzz-diff ct-check ct-grind
 
@@ -112,7 +112,7 @@ typecheck: build
 	$(BIN)/mypy
 	$(PY) -m mypy.stubtest pyservice._core
 
-test-py: build system-deps
+test-py: build system-deps test-services
 	$(PY) -m pytest
 
 # Debian packages the tests drive for real (never mocked): headless Chromium
@@ -126,6 +126,10 @@ system-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# Servers the Python tests start themselves (real Redis, never a fake).
+test-services:
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 
 fmt: $(DEPS_STAMP)
 	cargo fmt --all

@@ -30,6 +30,10 @@ __all__ = [
     "merkle_root_plan",
     "merkle_verify_consistency",
     "merkle_verify_inclusion",
+    "qr_decode",
+    "qr_licence_ref",
+    "qr_sign",
+    "qr_verify",
     "sm2_verify",
     "sm2_verify_batch",
     "sm3",
@@ -172,3 +176,20 @@ class MerkleTree:
     def root(self, size: int | None = None) -> bytes: ...
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]: ...
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]: ...
+
+# The QR token codec: (version, flags, kid, licence_ref, issued_at, lifetime,
+# nonce, signature).
+_QrFields = tuple[int, int, bytes, bytes, int, int, bytes, bytes]
+
+def qr_licence_ref(licence_id: bytes) -> bytes: ...
+def qr_sign(
+    key: PrivateKey,
+    *,
+    flags: int,
+    licence_ref: bytes,
+    issued_at: int,
+    lifetime: int,
+    nonce: bytes,
+) -> str: ...
+def qr_decode(text: bytes) -> _QrFields: ...
+def qr_verify(verifier: Sm2Verifier, text: bytes, now: int) -> _QrFields: ...

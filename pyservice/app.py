@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 from aiohttp import web
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pyservice import openapi
-from pyservice.appkeys import KEYRING, LEDGER, METRICS, OPENAPI_DOCUMENT, REGISTRY, SETTINGS, STORE
+from pyservice.appkeys import (
+    KEYRING,
+    LEDGER,
+    METRICS,
+    OPENAPI_DOCUMENT,
+    REDIS,
+    REGISTRY,
+    SETTINGS,
+    STATUS_CACHE,
+    STORE,
+)
 from pyservice.handlers import ledger, ops
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
@@ -18,9 +31,10 @@ from pyservice.middlewares import MIDDLEWARES
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.registry.service import AsyncRegistry, Registry
 from pyservice.settings import Settings
+from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
 from pyservice.store import open_store
 
-__all__ = ["HANDLER_MODULES", "create_app"]
+__all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
 HANDLER_MODULES: Final = (ops, ledger)
@@ -38,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_ledger)
     app.cleanup_ctx.append(_registry)
+    app.cleanup_ctx.append(_redis)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
     app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
@@ -89,3 +104,53 @@ async def _registry(app: web.Application) -> AsyncIterator[None]:
     # The status cache plugs in with app[REGISTRY].on_status_change = ...
     app[REGISTRY] = AsyncRegistry(Registry(app[STORE], app[KEYRING], app[LEDGER]))
     yield
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    # One client per worker; it connects lazily, so a Redis that is down at
+    # startup only makes /readyz report "degraded".
+    url = app[SETTINGS].redis_url
+    client = (
+        None
+        if url is None
+        else Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
+    )
+    app[REDIS] = client
+    try:
+        yield
+    finally:
+        if client is not None:
+            await client.aclose()
+
+
+def status_cache_ctx(
+    source: Callable[[web.Application], StatusSource],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A ``cleanup_ctx`` entry that runs the licence status cache over the
+    status source ``source(app)`` returns (the registry store), with the
+    app's Redis URL, maximum staleness and metrics registry; it sets
+    :data:`~pyservice.appkeys.STATUS_CACHE`. Append it after the store::
+
+        app.cleanup_ctx.append(status_cache_ctx(lambda app: app[STORE]))
+    """
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        cache = StatusCache(
+            source(app),
+            redis_url=settings.redis_url,
+            metrics=StatusCacheMetrics.create(app[METRICS].registry),
+            max_staleness=settings.status_max_staleness,
+        )
+        await cache.start()
+        # Give the subscription a moment so a healthy start is not degraded.
+        await cache.wait_subscribed(1.0)
+        app[STATUS_CACHE] = cache
+        try:
+            yield
+        finally:
+            await cache.close()
+
+    return ctx

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import AsyncRegistry
 from pyservice.settings import Settings
+from pyservice.statuscache import StatusCache
 from pyservice.store import Store
 
 __all__ = [
@@ -18,9 +20,11 @@ __all__ = [
     "LEDGER",
     "METRICS",
     "OPENAPI_DOCUMENT",
+    "REDIS",
     "REGISTRY",
     "REQUEST_ID",
     "SETTINGS",
+    "STATUS_CACHE",
     "STORE",
 ]
 
@@ -32,6 +36,12 @@ STORE: web.AppKey[Store] = web.AppKey("store")
 KEYRING = web.AppKey("keyring", KeyRing)
 #: The ledger sequencer (batcher running while the app runs).
 LEDGER = web.AppKey("ledger", Ledger)
+#: The shared Redis client (``None`` without ``redis_url``), opened and
+#: closed by the app's ``cleanup_ctx``.
+REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
+#: The licence status cache, present once a status source is plugged in
+#: with :func:`pyservice.app.status_cache_ctx`.
+STATUS_CACHE = web.AppKey("status_cache", StatusCache)
 
 #: The OpenAPI document, built once from the handler modules' descriptions.
 OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")

@@ -10,11 +10,9 @@ import sys
 from pathlib import Path
 
 import click
-import uvloop
-from aiohttp import web
 
 from pyservice import __version__
-from pyservice.app import create_app
+from pyservice import workers as workers_module
 from pyservice.crypto import PublicKey
 from pyservice.errors import SidianError
 from pyservice.ledger import service as ledger_reads
@@ -46,24 +44,45 @@ register_registry_commands(main)
     type=click.Path(file_okay=False, path_type=Path),
     help="Data directory [default: $SIDIAN_DATA_DIR or ./data].",
 )
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
-    """Run the HTTP service (aiohttp on uvloop)."""
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes sharing the port (SO_REUSEPORT) [default: $SIDIAN_WORKERS or 1].",
+)
+@click.option(
+    "--redis-url",
+    help="Redis for the shared status cache [default: $SIDIAN_REDIS_URL, else in-process only].",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    workers: int | None,
+    redis_url: str | None,
+) -> None:
+    """Run the HTTP service (aiohttp on uvloop), in one or several processes."""
     try:
         settings = Settings.from_env()
+        if host is not None:
+            settings = dataclasses.replace(settings, host=host)
+        if port is not None:
+            settings = dataclasses.replace(settings, port=port)
+        if data_dir is not None:
+            settings = dataclasses.replace(settings, data_dir=data_dir)
+        if workers is not None:
+            settings = dataclasses.replace(settings, workers=workers)
+        if redis_url is not None:
+            settings = dataclasses.replace(settings, redis_url=redis_url or None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    if host is not None:
-        settings = dataclasses.replace(settings, host=host)
-    if port is not None:
-        settings = dataclasses.replace(settings, port=port)
-    if data_dir is not None:
-        settings = dataclasses.replace(settings, data_dir=data_dir)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, loop=uvloop.new_event_loop()
-    )
+    try:
+        status = workers_module.run(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(status)
 
 
 # ---------------------------------------------------------------- ledger --

@@ -19,8 +19,14 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidTagError",
     "MalformedInputError",
+    "MalformedTokenError",
+    "NonceCheckUnavailableError",
     "NotFoundError",
     "SidianError",
+    "StatusUnavailableError",
+    "TokenExpiredError",
+    "TokenNotYetValidError",
+    "TokenTimeError",
     "TreeSizeBeyondCurrentError",
     "UnknownLeafError",
     "UnknownTreeHeadError",
@@ -40,6 +46,13 @@ class MalformedInputError(SidianError, ValueError):
 
     code = "malformed_input"
     http_status = 400
+
+
+class MalformedTokenError(MalformedInputError):
+    """A QR token that is not 139 characters of canonical base64url of a
+    well-formed 104-byte token (formats.md §QR token)."""
+
+    code = "malformed_token"
 
 
 class InvalidSignatureError(SidianError):
@@ -62,6 +75,43 @@ class InvalidProofError(SidianError):
 
     code = "invalid_proof"
     http_status = 422
+
+
+class TokenTimeError(SidianError):
+    """A token outside its time window (QR token: ``issued_at - 30 s ≤ now <
+    issued_at + lifetime``)."""
+
+    code = "token_time"
+    http_status = 422
+
+
+class TokenExpiredError(TokenTimeError):
+    """A token (QR token, status list token) whose lifetime has ended."""
+
+    code = "token_expired"
+
+
+class TokenNotYetValidError(TokenTimeError):
+    """A token issued more than the allowed clock skew in the future."""
+
+    code = "token_not_yet_valid"
+
+
+class StatusUnavailableError(SidianError):
+    """Neither the status cache nor the registry store could give a licence
+    status now. Verification turns this into ``UNDETERMINED`` naming the
+    status check; it is never read as valid."""
+
+    code = "status_unavailable"
+    http_status = 503
+
+
+class NonceCheckUnavailableError(SidianError):
+    """A single-use nonce could not be recorded (Redis unreachable), so a
+    replay cannot be ruled out: the request is refused, never let through."""
+
+    code = "nonce_check_unavailable"
+    http_status = 503
 
 
 class NotFoundError(SidianError):

@@ -7,11 +7,13 @@ template, never the raw path; a fixed set of methods.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
@@ -59,6 +61,12 @@ class HttpMetrics:
         self.duration.labels(route, method).observe(seconds)
 
     def render(self, accept: str) -> tuple[bytes, str]:
-        """The exposition for an ``Accept`` header: body and content type."""
+        """The exposition for an ``Accept`` header: body and content type.
+        Under several workers (``PROMETHEUS_MULTIPROC_DIR`` set, see
+        :mod:`pyservice.workers`) it aggregates every worker's metrics."""
         encoder, content_type = choose_encoder(accept)
-        return encoder(self.registry), content_type
+        registry = self.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return encoder(registry), content_type

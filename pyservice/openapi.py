@@ -107,6 +107,18 @@ COMPONENTS: Final[dict[str, Any]] = {
             }
         ),
         "Health": _obj({"status": {"type": "string", "enum": ["ok"]}}),
+        "Readiness": _obj(
+            {
+                "status": {"type": "string", "enum": ["ready", "degraded", "unavailable"]},
+                "checks": _obj(
+                    {
+                        "store": {"type": "string", "enum": ["ok", "error"]},
+                        "redis": {"type": "string", "enum": ["ok", "down", "not_configured"]},
+                    }
+                ),
+                "worker": {"type": "integer", "description": "the answering process"},
+            }
+        ),
     },
     "parameters": {},
 }

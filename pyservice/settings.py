@@ -35,6 +35,14 @@ class Settings:
     ledger_batch_interval: float = 0.5
     #: … or as soon as this many entries wait.
     ledger_batch_size: int = 5000
+    #: Redis for the shared status cache and invalidations; ``None`` (unset
+    #: or empty): in-process cache only, the embedded default. Not in the
+    #: repr: the URL may carry a password.
+    redis_url: str | None = dataclasses.field(default=None, repr=False)
+    #: Worker processes sharing the port (SO_REUSEPORT).
+    workers: int = 1
+    #: Longest an in-process status entry is used without hearing from Redis.
+    status_max_staleness: float = 5.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -47,6 +55,16 @@ class Settings:
             )
         if self.ledger_batch_size <= 0:
             raise ValueError(f"ledger_batch_size must be positive, got {self.ledger_batch_size}")
+        if not 1 <= self.workers <= 64:
+            raise ValueError(f"workers must be in 1..64, got {self.workers}")
+        if not 0 <= self.status_max_staleness <= 3600:
+            raise ValueError(
+                f"status_max_staleness must be in [0, 3600] s, got {self.status_max_staleness}"
+            )
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
         if not isinstance(logging.getLevelName(self.log_level.upper()), int):
             raise ValueError(f"unknown log level {self.log_level!r}")
 
@@ -64,6 +82,9 @@ class Settings:
             "max_body_bytes": int,
             "ledger_batch_interval": float,
             "ledger_batch_size": int,
+            "redis_url": lambda raw: raw or None,
+            "workers": int,
+            "status_max_staleness": float,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):

@@ -12,6 +12,9 @@ from pytest_aiohttp import AiohttpClient
 
 from pyservice.app import create_app
 from pyservice.settings import Settings
+from tests.redis_testkit import redis_server
+
+__all__ = ["redis_server"]  # the real-Redis fixture, for every test module
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 Client = TestClient[web.Request, web.Application]

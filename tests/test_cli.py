@@ -32,7 +32,7 @@ def test_version() -> None:
 def test_serve_options() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--data-dir"):
+    for option in ("--host", "--port", "--data-dir", "--workers", "--redis-url"):
         assert option in result.output
 
 

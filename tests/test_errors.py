@@ -15,7 +15,13 @@ ALL = [
     errors.UnknownLeafError,
     errors.UnknownTreeHeadError,
     errors.TreeSizeBeyondCurrentError,
+    errors.MalformedTokenError,
+    errors.TokenTimeError,
+    errors.TokenExpiredError,
+    errors.TokenNotYetValidError,
 ]
+#: Dependency failures: 5xx, never caused by the request itself.
+UNAVAILABLE = [errors.StatusUnavailableError, errors.NonceCheckUnavailableError]
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -27,8 +33,14 @@ def test_every_error_is_a_sidian_error_with_a_stable_code(cls: type[errors.Sidia
     assert 400 <= cls.http_status < 500
 
 
+def test_unavailable_errors_are_503() -> None:
+    for cls in UNAVAILABLE:
+        assert issubclass(cls, errors.SidianError)
+        assert cls.http_status == 503
+
+
 def test_codes_are_distinct() -> None:
-    codes = [cls.code for cls in [errors.SidianError, *ALL]]
+    codes = [cls.code for cls in [errors.SidianError, *ALL, *UNAVAILABLE]]
     assert len(set(codes)) == len(codes)
 
 
@@ -44,6 +56,10 @@ def test_codes_are_the_documented_ones() -> None:
     assert errors.TreeSizeBeyondCurrentError.code == "tree_size_beyond_current"
     for cls in (errors.UnknownLeafError, errors.UnknownTreeHeadError):
         assert cls.http_status == 404
+    assert errors.MalformedTokenError.code == "malformed_token"
+    assert errors.TokenExpiredError.code == "token_expired"
+    assert errors.TokenNotYetValidError.code == "token_not_yet_valid"
+    assert errors.StatusUnavailableError.code == "status_unavailable"
 
 
 def test_malformed_input_is_a_value_error() -> None:
@@ -57,4 +73,6 @@ def test_verification_failures_are_not_value_errors() -> None:
 
 
 def test_all_is_complete() -> None:
-    assert sorted(errors.__all__) == sorted(["SidianError", *(cls.__name__ for cls in ALL)])
+    assert sorted(errors.__all__) == sorted(
+        ["SidianError", *(cls.__name__ for cls in [*ALL, *UNAVAILABLE])]
+    )

@@ -52,6 +52,11 @@ def test_reads_sidian_variables() -> None:
         ("SIDIAN_LEDGER_BATCH_INTERVAL", "nan", "ledger_batch_interval must be in"),
         ("SIDIAN_LEDGER_BATCH_INTERVAL", "soon", "cannot parse 'soon'"),
         ("SIDIAN_LEDGER_BATCH_SIZE", "0", "ledger_batch_size must be positive"),
+        ("SIDIAN_WORKERS", "0", "workers must be in 1..64"),
+        ("SIDIAN_WORKERS", "65", "workers must be in 1..64"),
+        ("SIDIAN_STATUS_MAX_STALENESS", "nan", "status_max_staleness must be in"),
+        ("SIDIAN_STATUS_MAX_STALENESS", "-1", "status_max_staleness must be in"),
+        ("SIDIAN_REDIS_URL", "http://x", "redis_url must be"),
     ],
 )
 def test_bad_values_name_the_problem(name: str, value: str, message: str) -> None:
@@ -62,3 +67,20 @@ def test_bad_values_name_the_problem(name: str, value: str, message: str) -> Non
 def test_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Settings().port = 1  # type: ignore[misc]
+
+
+def test_service_variables() -> None:
+    settings = Settings.from_env(
+        {
+            "SIDIAN_REDIS_URL": "redis://:secret@127.0.0.1:6390/0",
+            "SIDIAN_WORKERS": "4",
+            "SIDIAN_STATUS_MAX_STALENESS": "2.5",
+        }
+    )
+    assert settings.redis_url == "redis://:secret@127.0.0.1:6390/0"
+    assert settings.workers == 4
+    assert settings.status_max_staleness == 2.5
+    assert "secret" not in repr(settings)
+    assert Settings.from_env({"SIDIAN_REDIS_URL": ""}).redis_url is None
+    assert Settings().redis_url is None
+    assert Settings().workers == 1

@@ -1,13 +1,16 @@
-"""Operations endpoints: liveness, metrics, and the API's own description."""
+"""Operations endpoints: liveness, readiness, metrics, and the API's own description."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Final
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from pyservice import openapi
-from pyservice.appkeys import METRICS, OPENAPI_DOCUMENT
+from pyservice.appkeys import METRICS, OPENAPI_DOCUMENT, REDIS, STATUS_CACHE, STORE
 from pyservice.responses import json_response
 
 __all__ = ["OPENAPI", "routes"]
@@ -19,6 +22,41 @@ routes = web.RouteTableDef()
 async def healthz(request: web.Request) -> web.Response:
     """The process is up and serving."""
     return json_response({"status": "ok"})
+
+
+@routes.get("/readyz", name="readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """Whether this worker can answer from its dependencies: ``ready`` (200),
+    ``degraded`` (200: Redis configured but unreachable, status is read from
+    the store) or ``unavailable`` (503: the store does not answer)."""
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(
+            loop.run_in_executor(None, request.app[STORE].schema_version), timeout=2.0
+        )
+        store = "ok"
+    except Exception:  # any failure of the store means not ready
+        store = "error"
+    client = request.app[REDIS]
+    if client is None:
+        redis = "not_configured"
+    else:
+        try:
+            await asyncio.wait_for(client.ping(), timeout=1.0)
+            redis = "ok"
+        except (RedisError, OSError, TimeoutError):
+            redis = "down"
+    cache = request.app.get(STATUS_CACHE)
+    if cache is not None and cache.degraded:
+        redis = "down"  # the status cache is reading from the store
+    if store != "ok":
+        status, http_status = "unavailable", 503
+    elif redis == "down":
+        status, http_status = "degraded", 200
+    else:
+        status, http_status = "ready", 200
+    body = {"status": status, "checks": {"store": store, "redis": redis}, "worker": os.getpid()}
+    return json_response(body, status=http_status)
 
 
 @routes.get("/metrics", name="metrics")
@@ -54,6 +92,23 @@ def _plain(operation_id: str, summary: str, content: dict[str, object]) -> dict[
 
 OPENAPI: Final = {
     "/healthz": _plain("healthz", "The process is up", openapi.json_content(openapi.ref("Health"))),
+    "/readyz": {
+        "get": {
+            "operationId": "readyz",
+            "tags": ["operations"],
+            "summary": "Whether this worker's store and Redis answer",
+            "responses": {
+                "200": {
+                    "description": "ready, or degraded (Redis down: status read from the store)",
+                    "content": openapi.json_content(openapi.ref("Readiness")),
+                },
+                "503": {
+                    "description": "the store does not answer",
+                    "content": openapi.json_content(openapi.ref("Readiness")),
+                },
+            },
+        }
+    },
     "/metrics": _plain(
         "metrics",
         "Prometheus metrics (text format)",

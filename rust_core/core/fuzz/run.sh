@@ -4,7 +4,7 @@
 #   rust_core/core/fuzz/run.sh TARGET SECONDS [extra libFuzzer flags...]
 #
 # Targets: der_signature, der_keys, sm2_parse, sm2_verify_diff,
-# sm2_sign_roundtrip (see fuzz_targets/).
+# sm2_sign_roundtrip, qr_token (see fuzz_targets/).
 # Installs cargo-fuzz from crates.io if it is missing. cargo fuzz needs a
 # nightly compiler for -Zsanitizer=address: a rustup `nightly` toolchain is
 # used when one is installed, otherwise the stable toolchain with

@@ -17,6 +17,11 @@ pub enum Error {
     /// verify (wrong length for the sizes, index out of range, hashes that
     /// do not lead to the root). The text says which check failed.
     InvalidProof(String),
+    /// A QR token whose lifetime has ended (`now ≥ issued_at + lifetime`).
+    TokenExpired,
+    /// A QR token issued further in the future than the allowed clock skew
+    /// (`now < issued_at − 30 s`).
+    TokenNotYetValid,
 }
 
 /// Result with the crate's error type.
@@ -36,6 +41,8 @@ impl fmt::Display for Error {
             Error::InvalidSignature => f.write_str("signature does not verify"),
             Error::InvalidTag => f.write_str("authentication tag does not match"),
             Error::InvalidProof(msg) => write!(f, "invalid proof: {msg}"),
+            Error::TokenExpired => f.write_str("token has expired"),
+            Error::TokenNotYetValid => f.write_str("token is not valid yet"),
         }
     }
 }

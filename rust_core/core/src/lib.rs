@@ -3,7 +3,7 @@
 //! No I/O, no policy, no Python: this crate parses bytes and does
 //! cryptography (GB/T 32905 SM3, GB/T 32918 SM2, GB/T 32907 SM4, SM4-GCM
 //! per RFC 8998, HMAC-SM3 per RFC 2104, the RFC 9162 Merkle tree of the
-//! ledger). The PyO3 crate next to it only
+//! ledger, the QR token codec). The PyO3 crate next to it only
 //! converts types and errors.
 // `deny`, not `forbid`: the one exception is the inline assembly of
 // `sm2::field_adx` (MULX/ADX field products behind run-time CPU detection,
@@ -19,6 +19,7 @@ pub mod gcm;
 pub mod hmac;
 pub mod merkle;
 pub mod pem;
+pub mod qr;
 pub mod sm2;
 pub mod sm3;
 pub mod sm4;

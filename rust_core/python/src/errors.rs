@@ -17,6 +17,8 @@ struct Classes {
     invalid_signature: Py<PyType>,
     invalid_tag: Py<PyType>,
     invalid_proof: Py<PyType>,
+    token_expired: Py<PyType>,
+    token_not_yet_valid: Py<PyType>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -32,6 +34,8 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
             invalid_signature: class("InvalidSignatureError")?,
             invalid_tag: class("InvalidTagError")?,
             invalid_proof: class("InvalidProofError")?,
+            token_expired: class("TokenExpiredError")?,
+            token_not_yet_valid: class("TokenNotYetValidError")?,
         })
     })
 }
@@ -62,6 +66,10 @@ impl From<CoreError> for PyErr {
                 }
                 sidian_core::Error::InvalidTag => (&classes.invalid_tag, err.to_string()),
                 sidian_core::Error::InvalidProof(_) => (&classes.invalid_proof, err.to_string()),
+                sidian_core::Error::TokenExpired => (&classes.token_expired, err.to_string()),
+                sidian_core::Error::TokenNotYetValid => {
+                    (&classes.token_not_yet_valid, err.to_string())
+                }
             };
             PyErr::from_type(class.bind(py).clone(), message)
         })

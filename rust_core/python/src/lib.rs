@@ -11,6 +11,7 @@ mod errors;
 mod gcm;
 mod hash;
 mod merkle;
+mod qr;
 mod sm2;
 
 use pyo3::prelude::*;
@@ -80,5 +81,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle::merkle_root_from, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_append_subtrees, m)?)?;
     m.add_class::<merkle::PyMerkleTree>()?;
+    m.add_function(wrap_pyfunction!(qr::qr_licence_ref, m)?)?;
+    m.add_function(wrap_pyfunction!(qr::qr_sign, m)?)?;
+    m.add_function(wrap_pyfunction!(qr::qr_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(qr::qr_verify, m)?)?;
     Ok(())
 }

@@ -146,7 +146,7 @@ impl PyPublicKey {
 
 /// An SM2 private key. Its `repr` shows the key id only; it cannot be pickled.
 #[pyclass(module = "pyservice._core", name = "PrivateKey", frozen)]
-pub struct PyPrivateKey(sm2::PrivateKey);
+pub struct PyPrivateKey(pub(crate) sm2::PrivateKey);
 
 #[pymethods]
 impl PyPrivateKey {
@@ -261,8 +261,8 @@ pub fn sign_digest_with_nonce<'py>(
 /// core has them, precomputed tables).
 #[pyclass(module = "pyservice._core", name = "Sm2Verifier", frozen)]
 pub struct PySm2Verifier {
-    verifier: Verifier,
-    uid: Vec<u8>,
+    pub(crate) verifier: Verifier,
+    pub(crate) uid: Vec<u8>,
 }
 
 #[pymethods]

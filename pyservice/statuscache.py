@@ -1,0 +1,548 @@
+"""Licence status cache: in-process LRU → Redis → the registry store.
+
+Read path (:meth:`StatusCache.lookup`; concurrent misses of one licence
+share one load, and a lookup that starts after a change never joins a load
+that started before it):
+
+1. the in-process LRU (bounded by ``max_entries``); an entry is used only
+   while it is younger than ``max_staleness`` seconds (counted from when
+   this process cached it), so a lost invalidation message cannot keep a
+   status alive longer than that;
+2. Redis ``GET sidian:v1:status:<ref hex>`` (JSON, every key with a TTL of
+   ``redis_ttl`` seconds);
+3. the source of truth, a :class:`StatusSource` (the registry store), run
+   in the default executor; its answer is written back to Redis with
+   ``SET NX EX`` (never overwriting a newer value a status change wrote
+   meanwhile) and to the LRU.
+
+Write path (:meth:`StatusCache.changed`, called after the store and the
+ledger have the new status): Redis ``SET … EX`` and ``PUBLISH
+sidian:v1:invalidate <ref hex>`` in one pipeline; every process's
+subscriber drops that ref from its LRU.
+
+Fail closed:
+
+- Redis unreachable → reads go to the store (``degraded`` is true, for
+  ``/readyz``); a status change that cannot reach Redis is remembered and
+  replayed (``DEL`` + ``PUBLISH``) when Redis is back;
+- Redis and the store both unable to answer → :class:`StatusUnavailableError`
+  (the verify code turns it into ``UNDETERMINED`` naming the status check);
+- a background task keeps the subscription: on any Redis error it retries
+  with exponential backoff (``reconnect_min`` doubling up to
+  ``reconnect_max`` seconds, no busy loop), and on every (re)subscription
+  clears the LRU, since invalidations may have been missed meanwhile; a
+  read or write that fails while the subscription stays up (a timeout)
+  makes it probe Redis with ``PING`` within a second before Redis is used
+  again.
+
+Without a Redis URL the cache is the LRU in front of the store only (the
+embedded single-process default); then ``max_staleness`` is the only bound
+across processes.
+
+``status_as_of`` of a response is the record's ``read_at``: when it was read
+from the store. A record can be at most ``redis_ttl + max_staleness``
+seconds old, and the ``sidian_status_age_seconds`` histogram shows the
+ages served. That sum is also the worst case after a status change whose
+Redis write failed while Redis kept serving reads (the replay fixes Redis
+once it takes writes again; until then its copy lives out its TTL), which
+is why ``redis_ttl`` defaults to a short 60 s: a store read per licence per
+minute is cheap, a revoked licence shown valid for long is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any, Protocol
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from pyservice.errors import StatusUnavailableError
+from pyservice.qr import licence_ref
+
+__all__ = [
+    "INVALIDATE_CHANNEL",
+    "KEY_PREFIX",
+    "Layer",
+    "StatusCache",
+    "StatusCacheMetrics",
+    "StatusLookup",
+    "StatusRecord",
+    "StatusSource",
+    "status_key",
+]
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "sidian:v1:status:"
+INVALIDATE_CHANNEL = "sidian:v1:invalidate"
+_STORED_STATUSES = frozenset({"VALID", "SUSPENDED", "REVOKED", "CANCELLED"})
+#: Refs remembered while Redis is down; past this, all status keys are
+#: dropped on reconnect instead.
+_MAX_PENDING = 10_000
+_AGE_BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0)
+
+
+def status_key(ref: bytes) -> str:
+    """The Redis key of a licence reference."""
+    return KEY_PREFIX + ref.hex()
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A licence's stored status as read from the registry store."""
+
+    licence_id: str
+    #: ``VALID``, ``SUSPENDED``, ``REVOKED`` or ``CANCELLED`` (``EXPIRED``
+    #: is derived from ``valid_until`` by the verifier, never stored).
+    status: str
+    reason: str | None
+    #: Unix seconds of the status change that set ``status``.
+    since: float
+    #: Last day of validity, ``None`` for open-ended licences.
+    valid_until: date | None
+    #: Unix seconds when this was read from the store (``status_as_of``).
+    read_at: float
+
+    def __post_init__(self) -> None:
+        if self.status not in _STORED_STATUSES:
+            raise ValueError(f"not a stored licence status: {self.status!r}")
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "licence_id": self.licence_id,
+                "status": self.status,
+                "reason": self.reason,
+                "since": self.since,
+                "valid_until": None if self.valid_until is None else self.valid_until.isoformat(),
+                "read_at": self.read_at,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes) -> StatusRecord:
+        """Parses what :meth:`to_json` wrote; ``ValueError`` otherwise."""
+        obj: Any = orjson.loads(data)
+        if not isinstance(obj, dict):
+            raise ValueError("status record must be an object")
+        valid_until = obj["valid_until"]
+        return cls(
+            licence_id=_typed(obj, "licence_id", str),
+            status=_typed(obj, "status", str),
+            reason=None if obj["reason"] is None else _typed(obj, "reason", str),
+            since=float(_typed(obj, "since", (int, float))),
+            valid_until=None if valid_until is None else date.fromisoformat(valid_until),
+            read_at=float(_typed(obj, "read_at", (int, float))),
+        )
+
+
+def _typed(obj: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = obj[name]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"status record: bad {name}")
+    return value
+
+
+class StatusSource(Protocol):
+    """The source of truth (the registry store). Called from a worker
+    thread. Returns ``None`` for an unknown licence reference; raises any
+    exception when it cannot answer."""
+
+    def load_status(self, ref: bytes) -> StatusRecord | None: ...
+
+
+class Layer(StrEnum):
+    """Where an answer came from (the ``layer`` label of the metrics)."""
+
+    IN_PROCESS = "in-process"
+    REDIS = "redis"
+    STORE = "store"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLookup:
+    """An answer: the record (``None`` for an unknown licence), the layer
+    that gave it, and whether Redis was unusable for it."""
+
+    record: StatusRecord | None
+    layer: Layer
+    degraded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCacheMetrics:
+    """``sidian_status_cache_total{layer,outcome}`` (outcome: hit, miss,
+    error), ``sidian_status_age_seconds`` (age of served statuses) and
+    ``sidian_redis_up`` (1 while this process is subscribed to Redis)."""
+
+    lookups: Counter
+    age: Histogram
+    redis_up: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> StatusCacheMetrics:
+        return cls(
+            lookups=Counter(
+                "sidian_status_cache",
+                "Status cache lookups by layer and outcome.",
+                ["layer", "outcome"],
+                registry=registry,
+            ),
+            age=Histogram(
+                "sidian_status_age_seconds",
+                "Age of the served status (now - status_as_of).",
+                buckets=_AGE_BUCKETS,
+                registry=registry,
+            ),
+            redis_up=Gauge(
+                "sidian_redis_up",
+                "1 while the process is connected and subscribed to Redis.",
+                registry=registry,
+                multiprocess_mode="livemin",
+            ),
+        )
+
+    def count(self, layer: Layer, outcome: str) -> None:
+        self.lookups.labels(layer.value, outcome).inc()
+
+
+class StatusCache:
+    """See the module docstring. Use as ``async with StatusCache(...)``, or
+    call :meth:`start` and :meth:`close`."""
+
+    def __init__(
+        self,
+        source: StatusSource,
+        *,
+        redis_url: str | None,
+        metrics: StatusCacheMetrics,
+        max_entries: int = 100_000,
+        max_staleness: float = 5.0,
+        redis_ttl: int = 60,
+        redis_timeout: float = 0.5,
+        reconnect_min: float = 0.05,
+        reconnect_max: float = 2.0,
+    ) -> None:
+        if max_entries <= 0 or max_staleness < 0 or redis_ttl <= 0:
+            raise ValueError("max_entries and redis_ttl must be positive, max_staleness >= 0")
+        if not 0 < reconnect_min <= reconnect_max:
+            raise ValueError("need 0 < reconnect_min <= reconnect_max")
+        self._source = source
+        self._metrics = metrics
+        self._max_entries = max_entries
+        self._max_staleness = max_staleness
+        self._redis_ttl = redis_ttl
+        self._reconnect = (reconnect_min, reconnect_max)
+        self._lru: OrderedDict[bytes, tuple[StatusRecord, float]] = OrderedDict()
+        #: Bumped by every invalidation: a store read that overlaps one is
+        #: not cached in the LRU (it may predate the change).
+        self._generation = 0
+        self._pending: set[bytes] = set()
+        self._inflight: dict[bytes, asyncio.Future[StatusLookup]] = {}
+        self._pending_overflow = False
+        self._redis: Redis | None = None
+        if redis_url is not None:
+            self._redis = Redis.from_url(
+                redis_url,
+                socket_timeout=redis_timeout,
+                socket_connect_timeout=redis_timeout,
+                retry=Retry(NoBackoff(), 0),
+                health_check_interval=5,
+            )
+        self._redis_up = False
+        self._subscribed = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+        metrics.redis_up.set(0)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self._redis is not None and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="status-invalidations")
+
+    async def close(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        self._inflight.clear()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._redis is not None:
+            await self._redis.aclose()
+        self._metrics.redis_up.set(0)
+
+    async def __aenter__(self) -> StatusCache:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def uses_redis(self) -> bool:
+        return self._redis is not None
+
+    @property
+    def degraded(self) -> bool:
+        """Redis is configured but not usable now (reads go to the store)."""
+        return self._redis is not None and not self._redis_up
+
+    async def wait_subscribed(self, within: float) -> bool:
+        """Waits until the invalidation subscription is live (for startup
+        and tests); ``False`` on timeout."""
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+    # ------------------------------------------------------------ read path
+
+    async def lookup(self, ref: bytes) -> StatusLookup:
+        """The status of licence reference ``ref`` (16 bytes,
+        :func:`pyservice.qr.licence_ref` of the licence id), from the
+        nearest layer that has it. Raises :class:`StatusUnavailableError`
+        when the store is needed and cannot answer."""
+        m = self._metrics
+        cached = self._lru.get(ref)
+        if cached is not None:
+            record, cached_at = cached
+            if time.monotonic() - cached_at <= self._max_staleness:
+                self._lru.move_to_end(ref)
+                m.count(Layer.IN_PROCESS, "hit")
+                return self._served(record, Layer.IN_PROCESS)
+            del self._lru[ref]
+        m.count(Layer.IN_PROCESS, "miss")
+        # Concurrent misses of one ref share one load (no stampede on Redis
+        # and the store after an invalidation); the load runs as its own
+        # task, so a cancelled caller does not cancel it for the others.
+        task = self._inflight.get(ref)
+        if task is None:
+            task = asyncio.ensure_future(self._load(ref))
+            self._inflight[ref] = task
+            task.add_done_callback(functools.partial(self._load_done, ref))
+        result = await asyncio.shield(task)
+        if result.record is not None:
+            self._observe_age(result.record)
+        return result
+
+    def _load_done(self, ref: bytes, task: asyncio.Future[StatusLookup]) -> None:
+        if self._inflight.get(ref) is task:
+            del self._inflight[ref]
+        if not task.cancelled():
+            task.exception()  # retrieved, even if every caller went away
+
+    async def _load(self, ref: bytes) -> StatusLookup:
+        """Redis, then the store (the LRU missed)."""
+        m = self._metrics
+        generation = self._generation
+
+        redis = self._redis
+        redis_failed = redis is None or not self._redis_up
+        if redis is not None and not redis_failed:
+            try:
+                data = await self._redis_get(redis, ref)
+            except RedisError as exc:
+                m.count(Layer.REDIS, "error")
+                self._redis_lost(exc)
+                redis_failed = True
+            else:
+                shared = self._parse(data) if data is not None else None
+                if shared is not None:
+                    m.count(Layer.REDIS, "hit")
+                    self._remember(ref, shared, generation)
+                    return StatusLookup(shared, Layer.REDIS, self.degraded)
+                m.count(Layer.REDIS, "miss")
+
+        loop = asyncio.get_running_loop()
+        try:
+            loaded = await loop.run_in_executor(None, self._source.load_status, ref)
+        except Exception as exc:
+            m.count(Layer.STORE, "error")
+            log.warning("status store failed: %s", type(exc).__name__)
+            raise StatusUnavailableError(
+                "licence status unavailable: store failed"
+                + (" and Redis is down" if redis_failed and self._redis is not None else "")
+            ) from exc
+        if loaded is None:
+            m.count(Layer.STORE, "miss")
+            return StatusLookup(None, Layer.STORE, self.degraded)
+        m.count(Layer.STORE, "hit")
+        if redis is not None and not redis_failed:
+            await self._redis_fill(redis, ref, loaded)
+        self._remember(ref, loaded, generation)
+        return StatusLookup(loaded, Layer.STORE, self.degraded)
+
+    def _observe_age(self, record: StatusRecord) -> None:
+        self._metrics.age.observe(max(0.0, time.time() - record.read_at))
+
+    def _served(self, record: StatusRecord, layer: Layer) -> StatusLookup:
+        self._observe_age(record)
+        return StatusLookup(record, layer, self.degraded)
+
+    def _parse(self, data: bytes) -> StatusRecord | None:
+        try:
+            return StatusRecord.from_json(data)
+        except (ValueError, KeyError, TypeError):
+            # Not ours or corrupted: ignore it, the store answers.
+            self._metrics.count(Layer.REDIS, "error")
+            return None
+
+    def _remember(self, ref: bytes, record: StatusRecord, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._lru[ref] = (record, time.monotonic())
+        self._lru.move_to_end(ref)
+        while len(self._lru) > self._max_entries:
+            self._lru.popitem(last=False)
+
+    @staticmethod
+    async def _redis_get(redis: Redis, ref: bytes) -> bytes | None:
+        data = await redis.get(status_key(ref))
+        return data if isinstance(data, bytes) else None
+
+    async def _redis_fill(self, redis: Redis, ref: bytes, record: StatusRecord) -> None:
+        try:
+            await redis.set(status_key(ref), record.to_json(), ex=self._redis_ttl, nx=True)
+        except RedisError as exc:
+            self._metrics.count(Layer.REDIS, "error")
+            self._redis_lost(exc)
+
+    # ----------------------------------------------------------- write path
+
+    async def changed(self, record: StatusRecord) -> bool:
+        """Publishes a status change (after the store and the ledger have
+        it): this process's LRU at once, Redis ``SET`` + ``PUBLISH`` for
+        every other process. ``False`` if Redis could not be reached; the
+        change is then replayed when Redis is back (until then other
+        processes rely on ``max_staleness``)."""
+        ref = licence_ref(record.licence_id)
+        self._invalidate(ref)
+        if self._redis is None:
+            return True
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(status_key(ref), record.to_json(), ex=self._redis_ttl)
+                pipe.publish(INVALIDATE_CHANNEL, ref.hex())
+                await pipe.execute()
+        except RedisError as exc:
+            self._remember_pending(ref)
+            self._redis_lost(exc)
+            return False
+        return True
+
+    def _invalidate(self, ref: bytes) -> None:
+        self._generation += 1
+        self._lru.pop(ref, None)
+        # A load already running may predate the change: later lookups
+        # start their own.
+        self._inflight.pop(ref, None)
+
+    def _remember_pending(self, ref: bytes) -> None:
+        if len(self._pending) >= _MAX_PENDING:
+            self._pending_overflow = True
+            self._pending.clear()
+        if not self._pending_overflow:
+            self._pending.add(ref)
+
+    async def _replay_pending(self, redis: Redis) -> None:
+        """Drops the Redis copies of changes made while Redis was down and
+        tells the other processes."""
+        if self._pending_overflow:
+            async for key in redis.scan_iter(match=KEY_PREFIX + "*", count=1000):
+                await redis.unlink(key)
+            await redis.publish(INVALIDATE_CHANNEL, "*")
+            self._pending_overflow = False
+        while self._pending:
+            # Forgotten only once Redis has taken them.
+            batch = list(self._pending)[:500]
+            async with redis.pipeline(transaction=False) as pipe:
+                for ref in batch:
+                    pipe.delete(status_key(ref))
+                    pipe.publish(INVALIDATE_CHANNEL, ref.hex())
+                await pipe.execute()
+            self._pending.difference_update(batch)
+
+    # ------------------------------------------------------ invalidations
+
+    def _redis_lost(self, exc: BaseException) -> None:
+        if self._redis_up:
+            log.warning("Redis unreachable (%s): reading status from the store", exc)
+        self._redis_up = False
+        self._subscribed.clear()
+        self._metrics.redis_up.set(0)
+
+    def _mark_up(self) -> None:
+        self._redis_up = True
+        self._metrics.redis_up.set(1)
+        self._subscribed.set()
+
+    def _apply(self, message: dict[str, Any]) -> None:
+        data = message.get("data")
+        if not isinstance(data, bytes):
+            return
+        if data == b"*":
+            self._generation += 1
+            self._lru.clear()
+            self._inflight.clear()
+            return
+        try:
+            ref = bytes.fromhex(data.decode("ascii"))
+        except ValueError:
+            return
+        self._invalidate(ref)
+
+    async def _listen(self) -> None:
+        """Keeps one subscription to the invalidation channel alive."""
+        redis = self._redis
+        if redis is None:
+            return
+        delay = self._reconnect[0]
+        while True:
+            pubsub = redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(INVALIDATE_CHANNEL)
+                # Anything may have changed while we were not listening.
+                self._generation += 1
+                self._lru.clear()
+                self._inflight.clear()
+                await self._replay_pending(redis)
+                self._mark_up()
+                delay = self._reconnect[0]
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._apply(message)
+                    if not self._redis_up:
+                        # A command failed (a timeout, a dropped pooled
+                        # connection) while this subscription stayed up, so
+                        # no invalidation was missed: probe, then trust
+                        # Redis again. A failed probe resubscribes.
+                        await redis.ping()
+                        await self._replay_pending(redis)
+                        self._mark_up()
+            except (RedisError, OSError) as exc:
+                self._redis_lost(exc)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._reconnect[1])

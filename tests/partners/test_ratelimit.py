@@ -1,0 +1,66 @@
+"""Per-partner token buckets in a real Redis; the local fallback when Redis is down."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from pyservice.partners.ratelimit import (
+    KEY_PREFIX,
+    RateLimitedError,
+    RateLimiter,
+    local_bucket_take,
+)
+from tests.redis_testkit import RedisServer
+
+
+async def test_bucket_allows_burst_then_refuses_with_retry_after(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url)
+    limiter = RateLimiter(client)
+    decisions = [await limiter.take("p1", 5) for _ in range(7)]
+    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 2
+    assert all(d.source == "redis" for d in decisions)
+    assert decisions[-1].retry_after_s >= 1
+    with pytest.raises(RateLimitedError) as caught:
+        decisions[-1].raise_if_denied()
+    assert caught.value.headers() == {"Retry-After": str(decisions[-1].retry_after_s)}
+    assert (caught.value.code, caught.value.http_status) == ("rate_limited", 429)
+    # Partners have separate buckets, and every bucket key has a TTL.
+    assert (await limiter.take("p2", 5)).allowed
+    assert 0 < await client.pttl(KEY_PREFIX + "p1") <= 2000
+    await asyncio.sleep(0.25)  # 5/s refills one token in 200 ms
+    assert (await limiter.take("p1", 5)).allowed
+    await client.aclose()
+
+
+async def test_concurrent_takes_never_exceed_the_bucket(redis_server: RedisServer) -> None:
+    clients = [aioredis.Redis.from_url(redis_server.url) for _ in range(4)]
+    limiters = [RateLimiter(c) for c in clients]
+    results = await asyncio.gather(*(limiters[i % 4].take("hot", 20) for i in range(100)))
+    assert sum(d.allowed for d in results) in range(20, 23)  # burst + refill during the run
+    for c in clients:
+        await c.aclose()
+
+
+async def test_redis_down_falls_back_to_a_per_worker_share(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    limiter = RateLimiter(client, workers=2)
+    redis_server.stop()
+    decisions = [await limiter.take("p1", 10) for _ in range(8)]
+    assert all(d.source == "local" for d in decisions)
+    assert sum(d.allowed for d in decisions) == 5  # 10/s shared by 2 workers: burst 5
+    redis_server.start()
+    await asyncio.sleep(0.1)
+    assert (await limiter.take("p1", 10)).source == "redis"
+    await client.aclose()
+
+
+def test_local_bucket_refills() -> None:
+    state: dict[str, tuple[float, float]] = {}
+    assert local_bucket_take(state, "k", 1.0, 1, now=0.0)[0]
+    ok, _, retry = local_bucket_take(state, "k", 1.0, 1, now=0.5)
+    assert not ok
+    assert retry == pytest.approx(0.5)
+    assert local_bucket_take(state, "k", 1.0, 1, now=1.01)[0]

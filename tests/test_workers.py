@@ -1,0 +1,155 @@
+"""``sidian serve --workers 2``: two processes on one port (SO_REUSEPORT),
+metrics aggregated over both, clean exit on SIGTERM. Real processes, real
+sockets, a real redis-server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyservice.settings import Settings
+from pyservice.workers import run
+from tests.conftest import REPO_ROOT
+from tests.redis_testkit import RedisServer, free_port
+
+EXIT_BOUND = 20.0
+
+
+def get(url: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Connection": "close"})  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def parent_pid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def readyz_count(metrics: str) -> float:
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("sidian_http_requests_total{") and 'route="readyz"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_two_workers_share_the_port_and_the_metrics(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
+    env["TMPDIR"] = str(tmp_path)  # where the metrics directory is made
+    command = [
+        sys.executable, "-m", "pyservice", "serve",
+        "--port", str(port),
+        "--workers", "2",
+        "--redis-url", redis_server.url,
+        "--data-dir", str(tmp_path / "data"),
+    ]  # fmt: skip
+    log = tmp_path / "serve.log"
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command, env=env, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
+        )
+        try:
+            answered = 0
+            deadline = time.monotonic() + 60
+            pids: set[int] = set()
+            while True:
+                try:
+                    status, body = get(f"{base}/readyz")
+                except OSError:
+                    assert process.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, "no answer in 60 s"
+                    time.sleep(0.1)
+                    continue
+                answered += 1
+                assert status == 200, body
+                payload: dict[str, Any] = json.loads(body)
+                assert payload["status"] == "ready"
+                assert payload["checks"] == {"store": "ok", "redis": "ok"}
+                pids.add(payload["worker"])
+                # Both workers bind the port; until the second is up, one answers.
+                if len(pids) == 2 and answered >= 40:
+                    break
+                assert time.monotonic() < deadline, f"only workers {pids} answered"
+            assert process.pid not in pids
+            assert all(parent_pid(pid) == process.pid for pid in pids)
+            metrics_dirs = list(tmp_path.glob("sidian-metrics-*"))
+            assert len(metrics_dirs) == 1
+            # Every request was counted once, whichever worker renders /metrics.
+            for _ in range(4):
+                status, body = get(f"{base}/metrics")
+                assert status == 200
+                text = body.decode()
+                assert readyz_count(text) == answered
+                assert "sidian_http_request_duration_seconds_bucket" in text
+            assert process.poll() is None
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=EXIT_BOUND) == 0, log.read_text()
+            assert time.monotonic() - started < EXIT_BOUND
+            for pid in pids:
+                assert not Path(f"/proc/{pid}").exists() or parent_pid(pid) != process.pid
+            assert not list(tmp_path.glob("sidian-metrics-*")), "metrics dir left behind"
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    text = log.read_text()
+    assert "Traceback" not in text, text
+
+
+def test_several_workers_need_a_fixed_port(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", port=0, workers=2)
+    with pytest.raises(ValueError, match="fixed port"):
+        run(settings)
+
+
+def test_sigint_also_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
+    env["SIDIAN_WORKERS"] = "2"
+    command = [sys.executable, "-m", "pyservice", "serve", "--port", str(port)]
+    command += ["--data-dir", str(tmp_path / "data")]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO_ROOT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/readyz")
+                break
+            except OSError:
+                assert process.poll() is None
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status == 200
+        assert json.loads(body)["checks"]["redis"] == "not_configured"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=EXIT_BOUND) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stderr is not None
+        err = process.stderr.read().decode()
+        process.stderr.close()
+    assert not re.search(r"Traceback", err), err
