@@ -30,7 +30,7 @@ KEY_PREFIX: Final = "sidian:v1:rl:"
 
 # KEYS[1] bucket; ARGV: rate (tokens/s, float), burst (int), cost (int).
 # Returns {allowed 0/1, tokens left (floor), retry-after ms}.
-_TOKEN_BUCKET: Final = """  # noqa: S105 - a Lua script, not a password
+_BUCKET_SCRIPT: Final = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -98,7 +98,7 @@ def local_bucket_take(
 class RateLimiter:
     def __init__(self, redis: Any, *, workers: int = 1) -> None:
         self._redis = redis
-        self._script = redis.register_script(_TOKEN_BUCKET) if redis is not None else None
+        self._script = redis.register_script(_BUCKET_SCRIPT) if redis is not None else None
         self._workers = max(1, workers)
         self._local: dict[str, tuple[float, float]] = {}
 
