@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
+from pyservice.partners.policy import Caller
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import AsyncRegistry
 from pyservice.settings import Settings
@@ -16,6 +17,7 @@ from pyservice.statuscache import StatusCache
 from pyservice.store import Store
 
 __all__ = [
+    "CALLER",
     "KEYRING",
     "LEDGER",
     "METRICS",
@@ -49,6 +51,10 @@ OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 #: Issuance, lifecycle and licence/status reads; its ``on_status_change``
 #: hook is where the status cache plugs in (write order: store+ledger, then hook).
 REGISTRY = web.AppKey("registry", AsyncRegistry)
+
+#: Set by the auth middleware: the authenticated partner, or None on a
+#: public route.
+CALLER = web.RequestKey("caller", Caller | None)  # type: ignore[arg-type]
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from pyservice import openapi
 from pyservice.appkeys import LEDGER
+from pyservice.auth.routes import public
 from pyservice.crypto import sm3
 from pyservice.errors import MalformedInputError
 from pyservice.ledger.service import MAX_ENTRIES_PAGE
@@ -66,6 +67,7 @@ def _hex32_param(request: web.Request, name: str) -> bytes:
 
 
 @routes.get("/v1/ledger/sth", name="ledger_sth")
+@public
 async def get_sth(request: web.Request) -> web.Response:
     """The latest signed tree head."""
     sth = await request.app[LEDGER].head()
@@ -73,6 +75,7 @@ async def get_sth(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/ledger/proof/inclusion", name="ledger_inclusion")
+@public
 async def get_inclusion(request: web.Request) -> web.Response:
     """Inclusion proof of ``leaf_hash`` (hex) in the tree of ``tree_size``
     (a published STH; the latest if absent), with that STH."""
@@ -84,6 +87,7 @@ async def get_inclusion(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/ledger/proof/consistency", name="ledger_consistency")
+@public
 async def get_consistency(request: web.Request) -> web.Response:
     """Consistency proof between tree sizes ``first`` and ``second``."""
     first = _int_param(request, "first")
@@ -94,6 +98,7 @@ async def get_consistency(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/ledger/entries", name="ledger_entries")
+@public
 async def get_entries(request: web.Request) -> web.Response:
     """Entries ``start <= index < end`` (at most MAX_ENTRIES_PAGE); each
     entry's canonical bytes as base64, so clients rehash exactly them."""

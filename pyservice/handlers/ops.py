@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from pyservice import openapi
 from pyservice.appkeys import METRICS, OPENAPI_DOCUMENT, REDIS, STATUS_CACHE, STORE
+from pyservice.auth.routes import public
 from pyservice.responses import json_response
 
 __all__ = ["OPENAPI", "routes"]
@@ -19,12 +20,14 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/healthz", name="healthz")
+@public
 async def healthz(request: web.Request) -> web.Response:
     """The process is up and serving."""
     return json_response({"status": "ok"})
 
 
 @routes.get("/readyz", name="readyz")
+@public
 async def readyz(request: web.Request) -> web.Response:
     """Whether this worker can answer from its dependencies: ``ready`` (200),
     ``degraded`` (200: Redis configured but unreachable, status is read from
@@ -60,6 +63,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics", name="metrics")
+@public
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition (text format, or OpenMetrics if asked for)."""
     body, content_type = request.app[METRICS].render(request.headers.get("Accept", ""))
@@ -67,12 +71,14 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 @routes.get("/openapi.json", name="openapi")
+@public
 async def openapi_document(request: web.Request) -> web.Response:
     """This service's OpenAPI 3.1 document."""
     return json_response(request.app[OPENAPI_DOCUMENT])
 
 
 @routes.get("/docs", name="docs")
+@public
 async def docs(request: web.Request) -> web.Response:
     """A human-readable list of the operations."""
     document = request.app[OPENAPI_DOCUMENT]

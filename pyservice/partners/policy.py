@@ -16,6 +16,7 @@ from pyservice.errors import SidianError
 __all__ = [
     "SCOPES",
     "AccessDeniedError",
+    "Caller",
     "Grant",
     "IssuerDeniedError",
     "LicenceTypeDeniedError",
@@ -94,3 +95,13 @@ class Grant:
 
     def may(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated partner of a request (set by the auth middleware)."""
+
+    partner_id: str
+    name: str
+    grant: Grant
+    single_use_tokens: bool = False

@@ -1,0 +1,40 @@
+"""Every route declares what it requires; undeclared means admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyservice.auth.routes import DEFAULT_SCOPE, PUBLIC, public, required_scope, requires
+from pyservice.partners.policy import SCOPES
+from tests.conftest import Client
+
+
+async def test_every_route_declares_public_or_a_known_scope(client: Client) -> None:
+    undeclared = []
+    for route in client.app.router.routes():
+        if route.method == "HEAD":
+            continue
+        declared = getattr(route.handler, "__sidian_requires__", None)
+        if declared is None:
+            undeclared.append(
+                f"{route.method} {route.resource.canonical if route.resource else ''}"
+            )
+        else:
+            assert declared == PUBLIC or declared in SCOPES
+    assert undeclared == []
+
+
+def test_declarations() -> None:
+    @requires("verify:qr")
+    async def a() -> None: ...
+
+    @public
+    async def b() -> None: ...
+
+    async def c() -> None: ...
+
+    assert required_scope(a) == "verify:qr"
+    assert required_scope(b) == PUBLIC
+    assert required_scope(c) == DEFAULT_SCOPE == "admin"
+    with pytest.raises(ValueError, match="unknown scope"):
+        requires("verify:everything")
