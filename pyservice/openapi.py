@@ -125,6 +125,7 @@ COMPONENTS: Final[dict[str, Any]] = {
 
 _ERROR_TEXT: Final = {
     400: "malformed input",
+    415: "unsupported media type",
     401: "unauthenticated",
     403: "not allowed",
     404: "unknown resource",

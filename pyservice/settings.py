@@ -43,6 +43,9 @@ class Settings:
     workers: int = 1
     #: Longest an in-process status entry is used without hearing from Redis.
     status_max_staleness: float = 5.0
+    #: How often each process polls the store for status changes made
+    #: elsewhere (the CLI, an instance without Redis).
+    status_poll_interval: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -60,6 +63,10 @@ class Settings:
         if not 0 <= self.status_max_staleness <= 3600:
             raise ValueError(
                 f"status_max_staleness must be in [0, 3600] s, got {self.status_max_staleness}"
+            )
+        if not 0.05 <= self.status_poll_interval <= 60:
+            raise ValueError(
+                f"status_poll_interval must be in [0.05, 60] s, got {self.status_poll_interval}"
             )
         if self.redis_url is not None and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://")
@@ -85,6 +92,7 @@ class Settings:
             "redis_url": lambda raw: raw or None,
             "workers": int,
             "status_max_staleness": float,
+            "status_poll_interval": float,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):

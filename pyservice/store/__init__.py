@@ -32,6 +32,7 @@ from pyservice.store.base import (
     StoredSth,
     StoreError,
     UniqueViolationError,
+    UsageRow,
 )
 from pyservice.store.sqlite import SqliteStore
 
@@ -54,6 +55,7 @@ __all__ = [
     "StoreError",
     "StoredSth",
     "UniqueViolationError",
+    "UsageRow",
     "open_store",
 ]
 

@@ -26,6 +26,7 @@ __all__ = [
     "StoreError",
     "StoredSth",
     "UniqueViolationError",
+    "UsageRow",
 ]
 
 
@@ -232,6 +233,26 @@ class RegistryWrites:
     import_progress: ImportProgress | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One usage (audit) record (security.md §Audit): ``target`` is a keyed
+    hash of the licence id (never the id itself), ``partner_id`` ``None``
+    for a public call; ``batch_root`` the Merkle root its ``usage.batch``
+    ledger entry carries."""
+
+    record_id: str
+    at: int
+    partner_id: str | None
+    endpoint: str
+    target: bytes | None
+    result: str
+    latency_us: int
+    request_id: str
+    client: str | None
+    full_disclosure: bool
+    batch_root: bytes
+
+
 class Store(Protocol):
     """What the service needs from the registry store."""
 
@@ -358,6 +379,14 @@ class Store(Protocol):
         ...
 
     def import_progress(self, job_id: str) -> ImportProgress | None: ...
+
+    def usage_append(self, rows: Sequence[UsageRow]) -> None:
+        """Append usage records in one transaction (the table is append-only)."""
+        ...
+
+    def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
+        """Usage records with ``at >= after_at``, oldest first."""
+        ...
 
     def import_progress_save(self, job: ImportProgress) -> None:
         """Record a job's position outside a ledger batch (a batch of rejects only)."""

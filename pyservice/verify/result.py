@@ -44,6 +44,7 @@ CHECK_NAMES: Final = (
     "ledger",  # the licence.issued entry is on the ledger (proof verifies)
     "status",  # the licence's status (VALID required)
     "validity_period",  # valid_from <= today <= valid_until
+    "signer_key",  # a bare signature: the signer's key known and in force now
 )
 
 

@@ -1,0 +1,264 @@
+"""The verification service: gathers what the pure steps need (platform
+key, status, licence summary, trust entries) and runs them. This is the
+only module of :mod:`pyservice.verify` that does I/O; the steps themselves
+are in :mod:`~pyservice.verify.checks`, :mod:`~pyservice.verify.signature`
+and :mod:`pyservice.registry.document`, the verdict in
+:func:`~pyservice.verify.result.decide`.
+
+Dependency failures never pass: a status that cannot be read makes the
+``status`` check ``ok=None`` (``UNDETERMINED``); a summary that cannot be
+read makes ``validity_period`` ``ok=None``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pyservice.errors import MalformedInputError, StatusUnavailableError
+from pyservice.partners.policy import Caller
+from pyservice.qr import QrToken, decode_token, licence_ref
+from pyservice.registry.document import LicenceDocument, parse_ledger, verify_document
+from pyservice.registry.errors import UnknownLicenceError
+from pyservice.registry.keys import KeyRing, TrustedKey
+from pyservice.registry.service import AsyncRegistry, today_in_china
+from pyservice.statuscache import StatusCache, StatusRecord
+from pyservice.tokencache import VerifiedTokenCache
+from pyservice.verify.checks import (
+    UNKNOWN_LICENCE,
+    PlatformKey,
+    check_period,
+    check_status,
+    check_token,
+)
+from pyservice.verify.result import Check, VerificationResult
+from pyservice.verify.signature import SignatureRequest, verify_signature
+from pyservice.verify.summary import LicenceSummary, SummaryCache, summarise
+
+__all__ = ["KEY_TTL", "Verifier"]
+
+log = logging.getLogger(__name__)
+
+#: How long a trust entry (key status and window) is reused before it is
+#: read again: a compromised key stops counting within this time.
+KEY_TTL: Final = 5.0
+
+
+class Verifier:
+    def __init__(
+        self,
+        registry: AsyncRegistry,
+        keyring: KeyRing,
+        status_cache: StatusCache,
+        *,
+        sm2_timer: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._keyring = keyring
+        self._status_cache = status_cache
+        self._sm2_timer = sm2_timer
+        self._clock = clock
+        self.tokens = VerifiedTokenCache()
+        self.summaries = SummaryCache()
+        self._keys: dict[str, tuple[float, PlatformKey | None]] = {}
+        self._trusted: dict[str, tuple[float, TrustedKey | None]] = {}
+
+    # ---------------------------------------------------------------- keys
+
+    async def trusted(self, kid: str) -> TrustedKey | None:
+        now = time.monotonic()
+        cached = self._trusted.get(kid)
+        if cached is not None and now - cached[0] < KEY_TTL:
+            return cached[1]
+        key = await asyncio.to_thread(self._keyring.trusted, kid)
+        if len(self._trusted) > 10_000:
+            self._trusted.clear()
+        self._trusted[kid] = (now, key)
+        return key
+
+    async def _platform_key(self, kid: str) -> PlatformKey | None:
+        now = time.monotonic()
+        cached = self._keys.get(kid)
+        if cached is not None and now - cached[0] < KEY_TTL:
+            return cached[1]
+        trusted = await self.trusted(kid)
+        key = None
+        if trusted is not None:
+            verifier = await asyncio.to_thread(self._keyring.verifier, kid)
+            key = None if verifier is None else PlatformKey(trusted, verifier)
+        if len(self._keys) > 1000:
+            self._keys.clear()
+        self._keys[kid] = (now, key)
+        return key
+
+    # ------------------------------------------------------------ summaries
+
+    async def summary(self, ref: bytes) -> LicenceSummary | None:
+        """The summary of the licence ``ref`` names (``None``: unknown)."""
+        cached = self.summaries.get(ref)
+        if cached is not None:
+            return cached
+
+        def load() -> LicenceSummary | None:
+            registry = self._registry.registry
+            try:
+                row = registry.licence_by_ref(ref)
+            except UnknownLicenceError:
+                return None
+            body = json.loads(row.body)
+            return summarise(body, registry.licence_type(row.type_code).sensitive)
+
+        summary = await asyncio.to_thread(load)
+        if summary is not None:
+            self.summaries.put(ref, summary)
+        return summary
+
+    @staticmethod
+    def disclose(summary: LicenceSummary, caller: Caller | None, consent: bool) -> dict[str, Any]:
+        """The masked summary, or the full one for a partner holding
+        ``licence:read-full`` with the holder's consent."""
+        if caller is not None and consent and caller.grant.may("licence:read-full"):
+            return summary.full
+        return summary.masked
+
+    # --------------------------------------------------------------- status
+
+    async def _status(
+        self, ref: bytes, checks: list[Check]
+    ) -> tuple[StatusRecord | None, datetime | None, bool]:
+        """(record, as_of, known): appends the failing check when the status
+        cannot be read or the licence is unknown."""
+        try:
+            lookup = await self._status_cache.lookup(ref)
+        except StatusUnavailableError as exc:
+            checks.append(Check("status", None, str(exc)))
+            return None, None, True
+        record = lookup.record
+        if record is None:
+            checks.append(Check("licence_ref", False, UNKNOWN_LICENCE))
+            return None, None, False
+        return record, datetime.fromtimestamp(record.read_at, UTC), True
+
+    # ---------------------------------------------------------------- QR
+
+    async def verify_qr(
+        self, text: str, caller: Caller | None
+    ) -> tuple[VerificationResult, QrToken, str | None, bool]:
+        """The QR hot path. Returns the result, the decoded token, the
+        licence id (if resolved) and whether the full summary was disclosed.
+        ``MalformedTokenError`` for a token that does not decode."""
+        now_s = self._clock()
+        now = int(now_s)
+        # 1. decode (Rust); bad input is an error, not a verdict
+        token = decode_token(text)
+        # 2-3. platform key, signature, lifetime (verified-token cache first)
+        key = await self._platform_key(token.kid)
+        outcome = check_token(token, text, key, self.tokens, now=now, timer=self._sm2_timer)
+        checks = outcome.checks
+        if outcome.token is None:
+            return VerificationResult("UNDETERMINED", None, checks), token, None, False
+        # 4-5. reference and status (status cache: in-process → Redis → store)
+        ref = token.licence_ref
+        record, as_of, _ = await self._status(ref, checks)
+        today = today_in_china(int(now_s * 1000))
+        status = "UNDETERMINED"
+        licence_id = None
+        if record is not None:
+            licence_id = record.licence_id
+            checks.append(Check("licence_ref", True))
+            status, status_check = check_status(record, today)
+            checks.append(status_check)
+        # 6. validity period and the summary (in-process, immutable per id)
+        summary = None
+        if record is not None:
+            try:
+                summary = await self.summary(ref)
+            except Exception as exc:  # the store is down and the summary not cached
+                log.warning("licence summary unavailable: %s", type(exc).__name__)
+            if summary is None:
+                checks.append(Check("validity_period", None, "licence details unavailable"))
+            else:
+                if caller is not None:
+                    caller.grant.require_licence(summary.type_code, summary.issuer_code)
+                checks.append(check_period(summary.valid_from, summary.valid_until, today))
+        full = False
+        disclosed = None
+        if summary is not None:
+            disclosed = self.disclose(summary, caller, token.consent)
+            full = disclosed is summary.full
+        result = VerificationResult(status, as_of, checks, licence=disclosed)
+        return result, token, licence_id, full
+
+    # ------------------------------------------------------- licence document
+
+    async def verify_document(
+        self, doc: LicenceDocument, caller: Caller | None
+    ) -> VerificationResult:
+        """A signed licence document: its own steps (registry.document), with
+        the status from the cache and, when the document carries no ledger
+        proof, the stored one."""
+        licence_id = doc.licence["id"]
+        if not isinstance(licence_id, str):
+            raise MalformedInputError("licence.id must be a string")
+        ref = licence_ref(licence_id)
+        extra: list[Check] = []
+        record, as_of, _ = await self._status(ref, extra)
+        if doc.ledger is None and record is not None:
+            doc = await self._with_stored_proof(doc)
+        kids = {doc.kid} | ({doc.ledger.sth.kid} if doc.ledger is not None else set())
+        trust = {}
+        for kid in kids:
+            key = await self.trusted(kid)
+            if key is not None:
+                trust[kid] = key
+        now_ms = int(self._clock() * 1000)
+        today = today_in_china(now_ms)
+        status: str | None = None
+        detail: str | None = None
+        if record is not None:
+            status, status_check = check_status(record, today)
+            detail = status_check.detail
+        elif extra:
+            detail = extra[0].detail
+        result = verify_document(doc, trust, today=today, status=status, status_detail=detail)
+        if record is None and extra and extra[0].name == "licence_ref":
+            # Not in this registry: the status check ran and failed.
+            result.checks = [c for c in result.checks if c.name != "status"]
+            result.checks.append(Check("status", False, UNKNOWN_LICENCE))
+        result.status_as_of = as_of
+        summary = await self._summary_or_none(ref) if record is not None else None
+        if summary is not None:
+            if caller is not None:
+                caller.grant.require_licence(summary.type_code, summary.issuer_code)
+            result.licence = summary.masked
+        return result
+
+    async def _summary_or_none(self, ref: bytes) -> LicenceSummary | None:
+        try:
+            return await self.summary(ref)
+        except Exception:
+            return None
+
+    async def _with_stored_proof(self, doc: LicenceDocument) -> LicenceDocument:
+        try:
+            exported = await self._registry.export(doc.licence["id"])
+        except Exception as exc:  # unknown or store down: the check says so
+            log.info("no stored ledger proof: %s", type(exc).__name__)
+            return doc
+        return dataclasses.replace(doc, ledger=parse_ledger(exported["ledger"]))
+
+    # ------------------------------------------------------------ signature
+
+    async def verify_signature(self, request: SignatureRequest) -> VerificationResult:
+        trusted = None if request.kid is None else await self.trusted(request.kid)
+        now_ms = int(self._clock() * 1000)
+        result = verify_signature(request, trusted, now_ms=now_ms)
+        result.status_as_of = datetime.fromtimestamp(now_ms / 1000, UTC)
+        return result
