@@ -72,6 +72,8 @@ class UsageRecorder:
         self._interval = interval
         self._batch_size = batch_size
         self._queue: list[UsageRow] = []
+        #: Batches stored but whose ledger entry is not committed yet.
+        self._unledgered: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
@@ -86,7 +88,10 @@ class UsageRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:  # the store or the ledger is gone: say what is lost
+            log.exception("usage: %d records could not be written at shutdown", len(self._queue))
 
     def record(
         self,
@@ -140,6 +145,9 @@ class UsageRecorder:
     async def flush(self) -> int:
         """Write everything queued now: rows, then the ledger entry."""
         written = 0
+        while self._unledgered:
+            await self._ledger.append(self._unledgered[0])
+            self._unledgered.pop(0)
         while self._queue:
             batch, self._queue = self._queue[: self._batch_size], self._queue[self._batch_size :]
             try:
@@ -155,12 +163,16 @@ class UsageRecorder:
         root = merkle.root([record_leaf(row) for row in batch])
         rows = [replace(row, batch_root=root) for row in batch]
         await asyncio.to_thread(self._store.usage_append, rows)
-        await self._ledger.append(
-            {
-                "kind": "usage.batch",
-                "root": root.hex(),
-                "count": len(rows),
-                "first": rows[0].record_id,
-                "last": rows[-1].record_id,
-            }
-        )
+        entry = {
+            "kind": "usage.batch",
+            "root": root.hex(),
+            "count": len(rows),
+            "first": rows[0].record_id,
+            "last": rows[-1].record_id,
+        }
+        try:
+            await self._ledger.append(entry)
+        except Exception:
+            # The rows are stored: only the ledger entry is retried.
+            self._unledgered.append(entry)
+            log.warning("usage batch stored; its ledger entry will be retried")

@@ -72,13 +72,14 @@ def check_token(
     cache: VerifiedTokenCache,
     *,
     now: int,
+    now_ms: int,
     timer: Callable[[float], None] | None = None,
 ) -> TokenOutcome:
     """Steps 2-3 for a token decoded (step 1) from ``text``, with the
     platform key its ``kid`` names (``None``: no such key)."""
     checks = [Check("token_format", True)]
     # 2a. the key: a platform QR key, in force now
-    problem = _key_problem(token, key, now)
+    problem = _key_problem(token, key, now_ms)
     if problem is not None or key is None:
         checks.append(Check("token_signature", False, problem))
         return TokenOutcome(None, checks, False)
@@ -107,12 +108,12 @@ def check_token(
     return TokenOutcome(verified, checks, True)
 
 
-def _key_problem(token: QrToken, key: PlatformKey | None, now: int) -> str | None:
+def _key_problem(token: QrToken, key: PlatformKey | None, now_ms: int) -> str | None:
     if key is None:
         return f"unknown platform key {token.kid}"
     if key.trusted.owner != PLATFORM or key.trusted.purpose != "qr":
         return "key is not a platform QR key"
-    if not key_in_force(key.trusted, now * 1000):
+    if not key_in_force(key.trusted, now_ms):
         return f"platform key {token.kid} not in force"
     return None
 

@@ -160,7 +160,9 @@ class Verifier:
         token = decode_token(text)
         # 2-3. platform key, signature, lifetime (verified-token cache first)
         key = await self._platform_key(token.kid)
-        outcome = check_token(token, text, key, self.tokens, now=now, timer=self._sm2_timer)
+        outcome = check_token(
+            token, text, key, self.tokens, now=now, now_ms=int(now_s * 1000), timer=self._sm2_timer
+        )
         checks = outcome.checks
         if outcome.token is None:
             return VerificationResult("UNDETERMINED", None, checks), token, None, False
