@@ -5,7 +5,6 @@ another process (as the CLI does), and the metrics of issue 6."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 
 from pytest_aiohttp import AiohttpClient
