@@ -122,9 +122,9 @@ _ITEM_HANDLERS: Final = {"qr": _qr, "licence": _licence, "signature": _signature
 
 async def _item(request: web.Request, item: Any) -> dict[str, Any]:
     try:
-        if not isinstance(item, dict) or item.get("kind") not in _ITEM_HANDLERS:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if not isinstance(kind, str) or kind not in _ITEM_HANDLERS:
             raise MalformedInputError('item must be an object with "kind": qr|licence|signature')
-        kind = item["kind"]
         caller = caller_of(request)
         if caller is not None and not caller.grant.may(_KIND_SCOPES[kind]):
             raise ScopeDeniedError(f"scope {_KIND_SCOPES[kind]!r} not granted")
