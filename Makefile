@@ -34,7 +34,7 @@ POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
 .PHONY: help venv build run test system-deps test-services test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
-	bench-ledger bench-import \
+	bench-ledger bench-import loadtest \
 	arith-long fuzz-diff ct-check ct-grind
 
 help:
@@ -48,6 +48,7 @@ help:
 	@echo "make bench      python benchmarks/crypto.py"
 	@echo "make bench-ledger  ledger append/proof benchmark (LEDGER_SIZE, default 1000000)"
 	@echo "make bench-import  bulk licence import benchmark (IMPORT_ROWS, default 1000000)"
+	@echo "make loadtest   scan-to-verify load scenarios vs the ceiling and the naive peer (wrk)"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make arith-long SM2 field/scalar ops vs bigints, ARITH_CASES (default 20000000) each"
 	@echo "make fuzz-diff  fuzz SM2 verify against RustCrypto sm2 for FUZZ_SECONDS (default 60)"
@@ -153,6 +154,15 @@ bench-ledger: build
 IMPORT_ROWS ?= 1000000
 bench-import: build
 	$(PY) benchmarks/import_bulk.py --rows $(IMPORT_ROWS)
+
+# Load tests (loadtests/run.py): Redis, the service (LOAD_WORKERS workers),
+# the ceiling and the naive peer on 127.0.0.1, wrk scenarios, one table;
+# results in loadtests/results/latest.json. Bounded: LOAD_SECONDS per run.
+LOAD_WORKERS ?= 2
+LOAD_SECONDS ?= 10
+loadtest: build test-services
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(PY) -m loadtests.run --workers $(LOAD_WORKERS) --duration $(LOAD_SECONDS)
 
 fuzz:
 	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }

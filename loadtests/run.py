@@ -1,0 +1,529 @@
+"""``make loadtest``: mass scan-to-verify against the real service, the
+ceiling and the naive peer, in one bounded run on 127.0.0.1.
+
+1. Start a private ``redis-server`` and seed a fresh data directory
+   (``sidian init --demo`` + ``sidian import`` of generated licences), add
+   a load-test partner (HMAC credentials) and pre-generate distinct QR
+   tokens with the platform QR key.
+2. Start ``sidian serve --workers N --redis-url …``, the ceiling
+   (``benchmarks/peers/ceiling.py``) and the naive peer
+   (``benchmarks/peers/naive.py``) with the same worker count.
+3. Run each scenario with ``wrk`` (same threads, connections, duration);
+   signed requests are generated just before each run (fresh timestamps,
+   single-use nonces) and replayed by ``loadtests/wrk/requests.lua``:
+
+   - ``distinct``: distinct tokens, each scanned once (service, ceiling, naive);
+   - ``repeat``: a hot set of 1,000 tokens scanned again and again;
+   - ``mix``: 90% QR, 5% signed licence documents, 4% status lookups, 1%
+     status changes, while a probe revokes licences and measures how long
+     until every worker answers REVOKED;
+   - ``batch``: ``/v1/verify/batch`` with 100 QR items per request;
+   - ``partner_auth`` (signed partner scans) vs ``scan_page`` (public
+     ``GET /v/{token}`` pages);
+   - ``distinct`` again at half its maximum rate (wrk ``delay``) for the
+     p99-at-50%-load figure.
+4. Stop everything it started (by PID), print one table, write
+   ``loadtests/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import secrets
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import click
+import orjson
+
+from loadtests.harness import LoadSettings, Server, free_port, run_wrk, wait_http
+from pyservice.auth.scheme import authorization_header
+from pyservice.crypto import sm3
+from pyservice.ledger.keys import ledger_key
+from pyservice.ledger.service import Ledger
+from pyservice.qr import make_token
+from pyservice.registry.keys import KeyRing, load_master_key
+from pyservice.registry.service import Registry
+from pyservice.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "loadtests" / "results" / "latest.json"
+PEERS = ROOT / "benchmarks" / "peers"
+BIN = Path(sys.executable).parent
+
+
+@contextlib.contextmanager
+def started(servers: list[Server]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
+class Partner:
+    def __init__(self, partner_id: str, secret: str) -> None:
+        self.id = partner_id
+        self._secret = secret
+
+    def header(self, method: str, target: str, body: bytes) -> str:
+        return authorization_header(
+            self.id,
+            self._secret,
+            method=method,
+            target=target,
+            ts=int(time.time()),
+            nonce=secrets.token_urlsafe(15),
+            body=body,
+        )
+
+
+def _line(method: str, target: str, body: bytes, partner: Partner | None) -> str:
+    auth = partner.header(method, target, body) if partner is not None else ""
+    return "\t".join((method, target, body.decode(), auth))
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def seed(data_dir: Path, licences: int, work: Path) -> None:
+    sidian = str(BIN / "sidian")
+    env = {**os.environ, "SIDIAN_DATA_DIR": str(data_dir)}
+    subprocess.run([sidian, "init", "--demo"], check=True, env=env, capture_output=True)  # noqa: S603
+    from pyservice.registry.demo import bulk_rows  # noqa: PLC0415 - only the harness needs it
+
+    rows = work / "licences.jsonl"
+    with rows.open("wb") as out:
+        for row in bulk_rows(licences, prefix="L"):
+            out.write(orjson.dumps(row) + b"\n")
+    subprocess.run([sidian, "import", str(rows)], check=True, env=env, capture_output=True)  # noqa: S603
+
+
+def add_partner(data_dir: Path) -> Partner:
+    out = subprocess.run(  # noqa: S603 - our own CLI
+        [
+            str(BIN / "sidian"),
+            "partner",
+            "add",
+            "load-test",
+            "--scopes",
+            "verify:qr,verify:licence,status:read,status:write",
+            "--rate",
+            "1000000",
+            "--data-dir",
+            str(data_dir),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    data = json.loads(out)
+    return Partner(data["id"], data["secret"])
+
+
+class Fixtures:
+    """Licence ids, tokens and documents made in-process from the store."""
+
+    def __init__(self, data_dir: Path) -> None:
+        store = open_store(data_dir)
+        try:
+            keyring = KeyRing(store, load_master_key(data_dir))
+            self.kid, self.qr_key = keyring.qr_signing_key()
+            self.qr_public_hex = self.qr_key.public_key().to_bytes().hex()
+            db = sqlite3.connect(data_dir / "sidian.db")
+            self.valid = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM registry_licences WHERE status = 'VALID' ORDER BY id"
+                )
+            ]
+            db.close()
+            registry = Registry(store, keyring, Ledger(store, ledger_key(store, data_dir)))
+            self.documents = [orjson.dumps(registry.export(i)) for i in self.valid[:50]]
+        finally:
+            store.close()
+        rng = random.Random(5)  # noqa: S311 - load mix, not secrets
+        rng.shuffle(self.valid)
+        # Licences the status-changing requests and the revocation probe use,
+        # kept apart from the ones scanned.
+        self.to_suspend = self.valid[:1500]
+        self.to_revoke = self.valid[1500:1600]
+        self.scanned = self.valid[1600:]
+
+    def tokens(self, n: int, *, lifetime: int = 3600) -> list[str]:
+        now = int(time.time())
+        ids = self.scanned
+        return [
+            make_token(self.qr_key, ids[i % len(ids)], now=now, lifetime=lifetime) for i in range(n)
+        ]
+
+
+def scenario_lines(kind: str, fx: Fixtures, partner: Partner | None, n: int) -> list[str]:
+    if kind in {"distinct", "repeat"}:
+        return [
+            _line("POST", "/v1/verify/qr", orjson.dumps({"token": t}), partner)
+            for t in fx.tokens(n)
+        ]
+    if kind == "batch":
+        out = []
+        for _ in range(n):
+            items = [{"kind": "qr", "token": t} for t in fx.tokens(100)]
+            out.append(_line("POST", "/v1/verify/batch", orjson.dumps({"items": items}), partner))
+        return out
+    if kind == "scan_page":
+        return [_line("GET", f"/v/{t}", b"", None) for t in fx.tokens(n)]
+    if kind == "mix":
+        rng = random.Random(9)  # noqa: S311 - load mix, not secrets
+        tokens = iter(fx.tokens(n))
+        suspend = iter(fx.to_suspend)
+        out = []
+        for _ in range(n):
+            roll = rng.random()
+            if roll < 0.90:
+                body = orjson.dumps({"token": next(tokens)})
+                out.append(_line("POST", "/v1/verify/qr", body, partner))
+            elif roll < 0.95:
+                out.append(_line("POST", "/v1/verify/licence", rng.choice(fx.documents), partner))
+            elif roll < 0.99:
+                target = f"/v1/licences/{rng.choice(fx.scanned)}/status"
+                out.append(_line("GET", target, b"", partner))
+            else:
+                licence = next(suspend, None)
+                if licence is None:
+                    continue
+                body = orjson.dumps({"status": "SUSPENDED", "reason": "load test"})
+                out.append(_line("POST", f"/v1/licences/{licence}/status", body, partner))
+        return out
+    raise ValueError(kind)
+
+
+async def revocation_probe(
+    base: str, fx: Fixtures, partner: Partner, stop_at: float, workers: int
+) -> list[float]:
+    """Revoke one licence at a time; after the status call returns, scan its
+    token on fresh connections until every worker (``X-Sidian-Worker``, or
+    20 consecutive answers when the header is absent) answers REVOKED."""
+    delays: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for licence in fx.to_revoke:
+            if time.monotonic() > stop_at:
+                break
+            token = make_token(fx.qr_key, licence, now=int(time.time()), lifetime=600)
+            target = f"/v1/licences/{licence}/status"
+            body = orjson.dumps({"status": "REVOKED", "reason": "load-test probe"})
+            headers = {
+                "Authorization": partner.header("POST", target, body),
+                "Content-Type": "application/json",
+            }
+            async with session.post(base + target, data=body, headers=headers) as r:
+                if r.status != 200:
+                    continue
+            t0 = time.monotonic()
+            seen: set[str] = set()
+            streak = 0
+            while time.monotonic() - t0 < 5:
+                scan = orjson.dumps({"token": token})
+                h = {
+                    "Authorization": partner.header("POST", "/v1/verify/qr", scan),
+                    "Content-Type": "application/json",
+                    "Connection": "close",
+                }
+                async with session.post(base + "/v1/verify/qr", data=scan, headers=h) as r:
+                    answer = await r.json()
+                    worker = r.headers.get("X-Sidian-Worker")
+                if answer.get("status") == "REVOKED":
+                    streak += 1
+                    if worker:
+                        seen.add(worker)
+                    if (worker and len(seen) >= workers) or (not worker and streak >= 20):
+                        delays.append((time.monotonic() - t0) * 1000)
+                        break
+                else:
+                    streak = 0
+                    seen.clear()
+            await asyncio.sleep(0.5)
+    return delays
+
+
+def _row(summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rps": round(summary["rps"], 1),
+        "p50_ms": summary["p50_us"] / 1000,
+        "p90_ms": summary["p90_us"] / 1000,
+        "p99_ms": summary["p99_us"] / 1000,
+        "cpu_ms_per_request": round(summary["cpu_ms_per_request"], 4),
+        "worker_rss_mb": round(summary["worker_rss_mb"], 1),
+        "errors": summary["errors"],
+        "wrapped": summary["wrapped"],
+    }
+
+
+@click.command()
+@click.option("--workers", default=2, show_default=True)
+@click.option("--duration", default=10, show_default=True, help="Seconds per wrk run.")
+@click.option("--connections", default=64, show_default=True)
+@click.option("--threads", default=2, show_default=True)
+@click.option("--licences", default=5000, show_default=True)
+@click.option("--pool", default=400_000, show_default=True, help="Distinct requests per run.")
+def main(
+    *, workers: int, duration: int, connections: int, threads: int, licences: int, pool: int
+) -> None:
+    """Run every scenario once and print the table."""
+    settings = LoadSettings(threads=threads, connections=connections, duration_s=duration)
+    with tempfile.TemporaryDirectory(prefix="sidian-load-") as tmp:
+        work = Path(tmp)
+        data_dir = work / "data"
+        click.echo(f"seeding {licences:,} licences into {data_dir} …")
+        seed(data_dir, licences, work)
+        partner = add_partner(data_dir)
+        fx = Fixtures(data_dir)
+        redis_port, svc_port, ceil_port, naive_port = (free_port() for _ in range(4))
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        servers = [
+            Server(
+                "redis",
+                [
+                    "redis-server",
+                    "--port",
+                    str(redis_port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                work / "redis.log",
+            ),
+            Server(
+                "service",
+                [
+                    str(BIN / "sidian"),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(svc_port),
+                    "--workers",
+                    str(workers),
+                    "--redis-url",
+                    redis_url,
+                    "--data-dir",
+                    str(data_dir),
+                ],
+                work / "service.log",
+                env={"SIDIAN_EXPOSE_WORKER": "1", "SIDIAN_LOG_LEVEL": "warning"},
+            ),
+            Server(
+                "ceiling",
+                [
+                    sys.executable,
+                    str(PEERS / "ceiling.py"),
+                    "--port",
+                    str(ceil_port),
+                    "--workers",
+                    str(workers),
+                ],
+                work / "ceiling.log",
+            ),
+            Server(
+                "naive",
+                [
+                    sys.executable,
+                    str(PEERS / "naive.py"),
+                    "--port",
+                    str(naive_port),
+                    "--workers",
+                    str(workers),
+                    "--redis-url",
+                    redis_url,
+                    "--qr-public-key",
+                    fx.qr_public_hex,
+                ],
+                work / "naive.log",
+            ),
+        ]
+        with started(servers):
+            servers[0].start()
+            time.sleep(0.3)
+            _seed_naive(redis_url, fx)
+            for server in servers[1:]:
+                server.start()
+            service, ceiling, naive = servers[1], servers[2], servers[3]
+            base = f"http://127.0.0.1:{svc_port}"
+            wait_http(base + "/healthz")
+            wait_http(f"http://127.0.0.1:{ceil_port}/v1/verify/qr")
+            wait_http(f"http://127.0.0.1:{naive_port}/v1/verify/qr")
+            bench = Bench(
+                work=work,
+                settings=settings,
+                fx=fx,
+                partner=partner,
+                service=service,
+                ceiling=ceiling,
+                naive=naive,
+                base=base,
+                ceiling_url=f"http://127.0.0.1:{ceil_port}",
+                naive_url=f"http://127.0.0.1:{naive_port}",
+                workers=workers,
+                pool=pool,
+            )
+            results = _run_all(bench)
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "workers": workers,
+        "wrk": f"-t{threads} -c{connections} -d{duration}s",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    _print_table(results)
+
+
+def _seed_naive(redis_url: str, fx: Fixtures) -> None:
+    import redis  # noqa: PLC0415 - sync client for seeding only
+
+    client = redis.Redis.from_url(redis_url)
+    pipe = client.pipeline()
+    for licence in fx.valid:
+        record = {"status": "VALID", "licence": {"id": licence}}
+        pipe.set(b"naive:status:" + sm3(licence.encode())[:16].hex().encode(), orjson.dumps(record))
+    pipe.execute()
+    client.close()
+
+
+@dataclass(frozen=True)
+class Bench:
+    work: Path
+    settings: LoadSettings
+    fx: Fixtures
+    partner: Partner
+    service: Server
+    ceiling: Server
+    naive: Server
+    base: str
+    ceiling_url: str
+    naive_url: str
+    workers: int
+    pool: int
+
+
+def _run_all(bench: Bench) -> dict[str, Any]:
+    work, settings, fx, partner = bench.work, bench.settings, bench.fx, bench.partner
+    service, ceiling, naive, base = bench.service, bench.ceiling, bench.naive, bench.base
+    workers, pool = bench.workers, bench.pool
+
+    def run(name: str, url: str, lines: list[str], watch: Server, **kw: Any) -> dict[str, Any]:
+        path = _write(work / f"{name}.tsv", lines)
+        click.echo(f"  {name}: {len(lines):,} requests prepared; running {settings.duration_s} s")
+        return run_wrk(url, path, work / f"{name}.json", settings, watch=watch, **kw)
+
+    ceil_url, naive_url = bench.ceiling_url, bench.naive_url
+    scenarios: dict[str, Any] = {}
+
+    ceiling_run = run("ceiling", ceil_url, scenario_lines("distinct", fx, partner, pool), ceiling)
+    naive_run = run("naive", naive_url, scenario_lines("distinct", fx, partner, 20_000), naive)
+    distinct = run("distinct", base, scenario_lines("distinct", fx, partner, pool), service)
+    ceiling_rps, naive_rps = ceiling_run["rps"], naive_run["rps"]
+
+    def with_ratios(summary: dict[str, Any]) -> dict[str, Any]:
+        row = _row(summary)
+        row["ceiling_rps"] = round(ceiling_rps, 1)
+        row["naive_rps"] = round(naive_rps, 1)
+        row["ratio_to_ceiling"] = round(summary["rps"] / ceiling_rps, 3)
+        row["ratio_to_naive"] = round(summary["rps"] / naive_rps, 1)
+        return row
+
+    scenarios["distinct"] = with_ratios(distinct)
+    hot = scenario_lines("repeat", fx, None, 1000)
+    repeat_lines = [
+        _line("POST", "/v1/verify/qr", line.split("\t")[2].encode(), partner)
+        for line in hot * (pool // 1000)
+    ]
+    scenarios["repeat"] = with_ratios(run("repeat", base, repeat_lines, service))
+
+    stop_at = time.monotonic() + settings.duration_s
+    probe = _start_probe(base, fx, partner, stop_at, workers)
+    mix = with_ratios(run("mix", base, scenario_lines("mix", fx, partner, pool), service))
+    delays = probe.result(timeout=60)
+    delays.sort()
+    mix["revocation_visibility_p99_ms"] = (
+        round(delays[max(0, int(len(delays) * 0.99) - 1)], 1) if delays else None
+    )
+    mix["revocations_probed"] = len(delays)
+    scenarios["mix"] = mix
+
+    scenarios["batch"] = with_ratios(
+        run("batch", base, scenario_lines("batch", fx, partner, pool // 100), service)
+    )
+    scenarios["partner_auth"] = with_ratios(
+        run("partner_auth", base, scenario_lines("distinct", fx, partner, pool), service)
+    )
+    scenarios["scan_page"] = with_ratios(
+        run("scan_page", base, scenario_lines("scan_page", fx, None, pool), service)
+    )
+    half = distinct["rps"] / 2
+    delay_ms = max(1, int(settings.connections * 1000 / half)) if half else 1
+    at_half = run(
+        "distinct_half",
+        base,
+        scenario_lines("distinct", fx, partner, pool),
+        service,
+        delay_ms=delay_ms,
+    )
+    scenarios["distinct"]["p99_ms_at_half_load"] = at_half["p99_us"] / 1000
+    scenarios["distinct"]["half_load_rps"] = round(at_half["rps"], 1)
+    return {"scenarios": scenarios}
+
+
+def _start_probe(base: str, fx: Fixtures, partner: Partner, stop_at: float, workers: int) -> Any:
+    import concurrent.futures  # noqa: PLC0415
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    return pool.submit(lambda: asyncio.run(revocation_probe(base, fx, partner, stop_at, workers)))
+
+
+def _print_table(results: dict[str, Any]) -> None:
+    cols = (
+        "rps",
+        "p50_ms",
+        "p99_ms",
+        "ratio_to_ceiling",
+        "ratio_to_naive",
+        "cpu_ms_per_request",
+        "worker_rss_mb",
+    )
+    click.echo("\nscenario       " + "".join(f"{c:>20}" for c in cols))
+    for name, row in results["scenarios"].items():
+        click.echo(f"{name:<15}" + "".join(f"{row.get(c)!s:>20}" for c in cols))
+    mix = results["scenarios"].get("mix", {})
+    click.echo(
+        f"\nrevocation visible on every worker, p99: {mix.get('revocation_visibility_p99_ms')} ms"
+    )
+    distinct = results["scenarios"].get("distinct", {})
+    click.echo(
+        f"distinct at half load ({distinct.get('half_load_rps')} req/s): "
+        f"p99 {distinct.get('p99_ms_at_half_load')} ms"
+    )
+    click.echo(f"written: {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
