@@ -43,6 +43,9 @@ class Settings:
     workers: int = 1
     #: Longest an in-process status entry is used without hearing from Redis.
     status_max_staleness: float = 5.0
+    #: Name the answering worker (``X-Sidian-Worker: <pid>``) on every
+    #: response: for load tests that must see every worker, off by default.
+    expose_worker: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -85,6 +88,7 @@ class Settings:
             "redis_url": lambda raw: raw or None,
             "workers": int,
             "status_max_staleness": float,
+            "expose_worker": _flag,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):
@@ -97,6 +101,15 @@ class Settings:
             return cls(**values)  # type: ignore[arg-type]
         except ValueError as exc:
             raise ValueError(f"invalid {ENV_PREFIX}* setting: {exc}") from exc
+
+
+def _flag(raw: str) -> bool:
+    value = raw.lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
 
 
 def _parse(name: str, raw: str, parser: Callable[[str], _T]) -> _T:
