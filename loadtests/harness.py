@@ -8,15 +8,19 @@ bounded wait, then SIGKILL. CPU and memory come from /proc.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,3 +179,66 @@ def run_wrk(
     summary["cpu_ms_per_request"] = 1000 * cpu / summary["requests"] if summary["requests"] else 0
     summary["worker_rss_mb"] = max((rss_mb(pid) for pid in pids[1:]), default=0.0)
     return summary
+
+
+_REQUESTS_TOTAL = re.compile(r"^sidian_(?:http_)?requests_total\{([^}]*)\} ([0-9.e+]+)$", re.M)
+
+
+def requests_answered(metrics_url: str) -> tuple[float, float]:
+    """(all requests, 5xx answers) so far, from the service's /metrics."""
+    with urllib.request.urlopen(metrics_url, timeout=2) as response:  # noqa: S310 - loopback
+        text = response.read().decode()
+    total = errors = 0.0
+    for labels, value in _REQUESTS_TOTAL.findall(text):
+        total += float(value)
+        if re.search(r'(?:code|status)="5', labels):
+            errors += float(value)
+    return total, errors
+
+
+class Sampler:
+    """Samples a function every ``interval`` seconds on a thread."""
+
+    def __init__(self, fn: Callable[[], Any], interval: float = 0.5) -> None:
+        self.samples: list[tuple[float, Any]] = []
+        self._fn = fn
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError, ValueError):
+                self.samples.append((time.monotonic(), self._fn()))
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def rate_series(samples: list[tuple[float, tuple[float, float]]]) -> list[tuple[float, float]]:
+    """(time, requests/s) between consecutive samples."""
+    out = []
+    for (t0, (n0, _)), (t1, (n1, _)) in itertools.pairwise(samples):
+        if t1 > t0:
+            out.append((t1, (n1 - n0) / (t1 - t0)))
+    return out
+
+
+def slope_per_minute(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (time, value) samples, per minute."""
+    if len(samples) < 2:
+        return 0.0
+    n = len(samples)
+    mean_t = sum(t for t, _ in samples) / n
+    mean_v = sum(v for _, v in samples) / n
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    if var == 0:
+        return 0.0
+    cov = sum((t - mean_t) * (v - mean_v) for t, v in samples)
+    return 60 * cov / var

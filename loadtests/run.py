@@ -39,6 +39,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,7 +50,18 @@ import aiohttp
 import click
 import orjson
 
-from loadtests.harness import LoadSettings, Server, free_port, run_wrk, wait_http
+from loadtests.harness import (
+    LoadSettings,
+    Sampler,
+    Server,
+    free_port,
+    rate_series,
+    requests_answered,
+    rss_mb,
+    run_wrk,
+    slope_per_minute,
+    wait_http,
+)
 from pyservice.auth.scheme import authorization_header
 from pyservice.crypto import sm3
 from pyservice.ledger.keys import ledger_key
@@ -382,8 +394,19 @@ def main(
                 naive_url=f"http://127.0.0.1:{naive_port}",
                 workers=workers,
                 pool=pool,
+                redis=servers[0],
             )
-            results = _run_all(bench)
+            workers_of = service.tree()[1:]
+            with Sampler(lambda: max((rss_mb(p) for p in workers_of), default=0.0), 1.0) as rss:
+                results = _run_all(bench)
+            samples = [(t, float(v)) for t, v in rss.samples]
+            results["memory"] = {
+                "worker_rss_mb_max": round(max((v for _, v in samples), default=0.0), 1),
+                "worker_rss_mb_slope_per_min": round(slope_per_minute(samples), 2),
+                "minutes_under_load": round((samples[-1][0] - samples[0][0]) / 60, 1)
+                if samples
+                else 0,
+            }
     results["machine"] = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
@@ -423,6 +446,7 @@ class Bench:
     naive_url: str
     workers: int
     pool: int
+    redis: Server
 
 
 def _run_all(bench: Bench) -> dict[str, Any]:
@@ -479,6 +503,8 @@ def _run_all(bench: Bench) -> dict[str, Any]:
     scenarios["scan_page"] = with_ratios(
         run("scan_page", base, scenario_lines("scan_page", fx, None, pool), service)
     )
+    scenarios["redis_outage"] = _outage(bench, run)
+
     half = distinct["rps"] / 2
     delay_ms = max(1, int(settings.connections * 1000 / half)) if half else 1
     at_half = run(
@@ -491,6 +517,52 @@ def _run_all(bench: Bench) -> dict[str, Any]:
     scenarios["distinct"]["p99_ms_at_half_load"] = at_half["p99_us"] / 1000
     scenarios["distinct"]["half_load_rps"] = round(at_half["rps"], 1)
     return {"scenarios": scenarios}
+
+
+def _outage(bench: Bench, run: Any) -> dict[str, Any]:
+    """Distinct scans while Redis is stopped for the middle third of the
+    run: 5xx answers (must be none) and how long throughput takes to come
+    back to 90% of its pre-outage rate once Redis is back."""
+    redis = bench.redis
+    duration = bench.settings.duration_s
+    lines = scenario_lines("distinct", bench.fx, bench.partner, bench.pool)
+    metrics_url = bench.base + "/metrics"
+    events: dict[str, float] = {}
+
+    def chaos() -> None:
+        time.sleep(duration / 3)
+        events["stopped"] = time.monotonic()
+        redis.stop()
+        time.sleep(duration / 3)
+        redis.start()
+        events["restarted"] = time.monotonic()
+
+    start_errors = requests_answered(metrics_url)[1]
+    with Sampler(lambda: requests_answered(metrics_url), 0.25) as sampler:
+        thread = threading.Thread(target=chaos)
+        thread.start()
+        summary = run("redis_outage", bench.base, lines, bench.service)
+        thread.join()
+    rates = rate_series(sampler.samples)
+    before = [r for t, r in rates if t < events["stopped"] and t > rates[0][0] + 1] if rates else []
+    baseline = sum(before) / len(before) if before else 0.0
+    recovered_after = None
+    for t, r in rates:
+        if t > events["restarted"] and r >= 0.9 * baseline:
+            recovered_after = round(t - events["restarted"], 2)
+            break
+    during = [r for t, r in rates if events["stopped"] < t < events["restarted"]]
+    errors_5xx = requests_answered(metrics_url)[1] - start_errors
+    row = _row(summary)
+    row.update(
+        {
+            "http_5xx": errors_5xx,
+            "rps_before": round(baseline, 1),
+            "rps_during_outage": round(sum(during) / len(during), 1) if during else None,
+            "recovered_within_s": recovered_after,
+        }
+    )
+    return row
 
 
 def _start_probe(base: str, fx: Fixtures, partner: Partner, stop_at: float, workers: int) -> Any:
