@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -49,25 +49,28 @@ def readyz_count(metrics: str) -> float:
     return total
 
 
-def test_two_workers_share_the_port_and_the_metrics(
-    tmp_path: Path, redis_server: RedisServer
-) -> None:
+def _serve(tmp_path: Path, *extra: str) -> tuple[str, Path, IO[bytes], subprocess.Popen[bytes]]:
+    """``sidian serve --workers 2`` on a free port, logging to serve.log."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
     env["TMPDIR"] = str(tmp_path)  # where the metrics directory is made
     command = [
         sys.executable, "-m", "pyservice", "serve",
-        "--port", str(port),
-        "--workers", "2",
-        "--redis-url", redis_server.url,
-        "--data-dir", str(tmp_path / "data"),
+        "--port", str(port), "--workers", "2", "--data-dir", str(tmp_path / "data"), *extra,
     ]  # fmt: skip
     log = tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, env=env, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
-        )
+    log_file = log.open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command, env=env, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
+    )
+    return f"http://127.0.0.1:{port}", log, log_file, process
+
+
+def test_two_workers_share_the_port_and_the_metrics(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    base, log, log_file, process = _serve(tmp_path, "--redis-url", redis_server.url)
+    with log_file:
         try:
             answered = 0
             deadline = time.monotonic() + 60
@@ -171,19 +174,8 @@ def _worker_pids(base: str, want: int, deadline: float) -> set[int]:
 
 
 def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
-    env["TMPDIR"] = str(tmp_path)
-    command = [
-        sys.executable, "-m", "pyservice", "serve",
-        "--port", str(port), "--workers", "2", "--data-dir", str(tmp_path / "data"),
-    ]  # fmt: skip
-    log = tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, env=env, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
-        )
+    base, log, log_file, process = _serve(tmp_path)
+    with log_file:
         try:
             first = _worker_pids(base, 2, time.monotonic() + 60)
             victim = min(first)
