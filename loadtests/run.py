@@ -29,20 +29,12 @@ ceiling and the naive peer, in one bounded run on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import platform
 import random
-import secrets
-import sqlite3
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,155 +42,36 @@ import aiohttp
 import click
 import orjson
 
+from loadtests.env import Env, Fixtures, Partner, environment, line, write_lines
 from loadtests.harness import (
     LoadSettings,
     Sampler,
     Server,
-    free_port,
     rate_series,
     requests_answered,
     rss_mb,
     run_wrk,
     slope_per_minute,
-    wait_http,
 )
-from pyservice.auth.scheme import authorization_header
-from pyservice.crypto import sm3
-from pyservice.ledger.keys import ledger_key
-from pyservice.ledger.service import Ledger
 from pyservice.qr import make_token
-from pyservice.registry.keys import KeyRing, load_master_key
-from pyservice.registry.service import Registry
-from pyservice.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "loadtests" / "results" / "latest.json"
-PEERS = ROOT / "benchmarks" / "peers"
-BIN = Path(sys.executable).parent
-
-
-@contextlib.contextmanager
-def started(servers: list[Server]) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for server in reversed(servers):
-            server.stop()
-
-
-class Partner:
-    def __init__(self, partner_id: str, secret: str) -> None:
-        self.id = partner_id
-        self._secret = secret
-
-    def header(self, method: str, target: str, body: bytes) -> str:
-        return authorization_header(
-            self.id,
-            self._secret,
-            method=method,
-            target=target,
-            ts=int(time.time()),
-            nonce=secrets.token_urlsafe(15),
-            body=body,
-        )
-
-
-def _line(method: str, target: str, body: bytes, partner: Partner | None) -> str:
-    auth = partner.header(method, target, body) if partner is not None else ""
-    return "\t".join((method, target, body.decode(), auth))
-
-
-def _write(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def seed(data_dir: Path, licences: int, work: Path) -> None:
-    sidian = str(BIN / "sidian")
-    env = {**os.environ, "SIDIAN_DATA_DIR": str(data_dir)}
-    subprocess.run([sidian, "init", "--demo"], check=True, env=env, capture_output=True)  # noqa: S603
-    from pyservice.registry.demo import bulk_rows  # noqa: PLC0415 - only the harness needs it
-
-    rows = work / "licences.jsonl"
-    with rows.open("wb") as out:
-        for row in bulk_rows(licences, prefix="L"):
-            out.write(orjson.dumps(row) + b"\n")
-    subprocess.run([sidian, "import", str(rows)], check=True, env=env, capture_output=True)  # noqa: S603
-
-
-def add_partner(data_dir: Path) -> Partner:
-    out = subprocess.run(  # noqa: S603 - our own CLI
-        [
-            str(BIN / "sidian"),
-            "partner",
-            "add",
-            "load-test",
-            "--scopes",
-            "verify:qr,verify:licence,status:read,status:write",
-            "--rate",
-            "1000000",
-            "--data-dir",
-            str(data_dir),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    data = json.loads(out)
-    return Partner(data["id"], data["secret"])
-
-
-class Fixtures:
-    """Licence ids, tokens and documents made in-process from the store."""
-
-    def __init__(self, data_dir: Path) -> None:
-        store = open_store(data_dir)
-        try:
-            keyring = KeyRing(store, load_master_key(data_dir))
-            self.kid, self.qr_key = keyring.qr_signing_key()
-            self.qr_public_hex = self.qr_key.public_key().to_bytes().hex()
-            db = sqlite3.connect(data_dir / "sidian.db")
-            self.valid = [
-                row[0]
-                for row in db.execute(
-                    "SELECT id FROM registry_licences WHERE status = 'VALID' ORDER BY id"
-                )
-            ]
-            db.close()
-            registry = Registry(store, keyring, Ledger(store, ledger_key(store, data_dir)))
-            self.documents = [orjson.dumps(registry.export(i)) for i in self.valid[:50]]
-        finally:
-            store.close()
-        rng = random.Random(5)  # noqa: S311 - load mix, not secrets
-        rng.shuffle(self.valid)
-        # Licences the status-changing requests and the revocation probe use,
-        # kept apart from the ones scanned.
-        self.to_suspend = self.valid[:1500]
-        self.to_revoke = self.valid[1500:1600]
-        self.scanned = self.valid[1600:]
-
-    def tokens(self, n: int, *, lifetime: int = 3600) -> list[str]:
-        now = int(time.time())
-        ids = self.scanned
-        return [
-            make_token(self.qr_key, ids[i % len(ids)], now=now, lifetime=lifetime) for i in range(n)
-        ]
 
 
 def scenario_lines(kind: str, fx: Fixtures, partner: Partner | None, n: int) -> list[str]:
     if kind in {"distinct", "repeat"}:
         return [
-            _line("POST", "/v1/verify/qr", orjson.dumps({"token": t}), partner)
-            for t in fx.tokens(n)
+            line("POST", "/v1/verify/qr", orjson.dumps({"token": t}), partner) for t in fx.tokens(n)
         ]
     if kind == "batch":
         out = []
         for _ in range(n):
             items = [{"kind": "qr", "token": t} for t in fx.tokens(100)]
-            out.append(_line("POST", "/v1/verify/batch", orjson.dumps({"items": items}), partner))
+            out.append(line("POST", "/v1/verify/batch", orjson.dumps({"items": items}), partner))
         return out
     if kind == "scan_page":
-        return [_line("GET", f"/v/{t}", b"", None) for t in fx.tokens(n)]
+        return [line("GET", f"/v/{t}", b"", None) for t in fx.tokens(n)]
     if kind == "mix":
         rng = random.Random(9)  # noqa: S311 - load mix, not secrets
         tokens = iter(fx.tokens(n))
@@ -208,18 +81,18 @@ def scenario_lines(kind: str, fx: Fixtures, partner: Partner | None, n: int) -> 
             roll = rng.random()
             if roll < 0.90:
                 body = orjson.dumps({"token": next(tokens)})
-                out.append(_line("POST", "/v1/verify/qr", body, partner))
+                out.append(line("POST", "/v1/verify/qr", body, partner))
             elif roll < 0.95:
-                out.append(_line("POST", "/v1/verify/licence", rng.choice(fx.documents), partner))
+                out.append(line("POST", "/v1/verify/licence", rng.choice(fx.documents), partner))
             elif roll < 0.99:
                 target = f"/v1/licences/{rng.choice(fx.scanned)}/status"
-                out.append(_line("GET", target, b"", partner))
+                out.append(line("GET", target, b"", partner))
             else:
                 licence = next(suspend, None)
                 if licence is None:
                     continue
                 body = orjson.dumps({"status": "SUSPENDED", "reason": "load test"})
-                out.append(_line("POST", f"/v1/licences/{licence}/status", body, partner))
+                out.append(line("POST", f"/v1/licences/{licence}/status", body, partner))
         return out
     raise ValueError(kind)
 
@@ -297,116 +170,16 @@ def main(
 ) -> None:
     """Run every scenario once and print the table."""
     settings = LoadSettings(threads=threads, connections=connections, duration_s=duration)
-    with tempfile.TemporaryDirectory(prefix="sidian-load-") as tmp:
-        work = Path(tmp)
-        data_dir = work / "data"
-        click.echo(f"seeding {licences:,} licences into {data_dir} …")
-        seed(data_dir, licences, work)
-        partner = add_partner(data_dir)
-        fx = Fixtures(data_dir)
-        redis_port, svc_port, ceil_port, naive_port = (free_port() for _ in range(4))
-        redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        servers = [
-            Server(
-                "redis",
-                [
-                    "redis-server",
-                    "--port",
-                    str(redis_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                work / "redis.log",
-            ),
-            Server(
-                "service",
-                [
-                    str(BIN / "sidian"),
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(svc_port),
-                    "--workers",
-                    str(workers),
-                    "--redis-url",
-                    redis_url,
-                    "--data-dir",
-                    str(data_dir),
-                ],
-                work / "service.log",
-                env={"SIDIAN_EXPOSE_WORKER": "1", "SIDIAN_LOG_LEVEL": "warning"},
-            ),
-            Server(
-                "ceiling",
-                [
-                    sys.executable,
-                    str(PEERS / "ceiling.py"),
-                    "--port",
-                    str(ceil_port),
-                    "--workers",
-                    str(workers),
-                ],
-                work / "ceiling.log",
-            ),
-            Server(
-                "naive",
-                [
-                    sys.executable,
-                    str(PEERS / "naive.py"),
-                    "--port",
-                    str(naive_port),
-                    "--workers",
-                    str(workers),
-                    "--redis-url",
-                    redis_url,
-                    "--qr-public-key",
-                    fx.qr_public_hex,
-                ],
-                work / "naive.log",
-            ),
-        ]
-        with started(servers):
-            servers[0].start()
-            time.sleep(0.3)
-            _seed_naive(redis_url, fx)
-            for server in servers[1:]:
-                server.start()
-            service, ceiling, naive = servers[1], servers[2], servers[3]
-            base = f"http://127.0.0.1:{svc_port}"
-            wait_http(base + "/healthz")
-            wait_http(f"http://127.0.0.1:{ceil_port}/v1/verify/qr")
-            wait_http(f"http://127.0.0.1:{naive_port}/v1/verify/qr")
-            bench = Bench(
-                work=work,
-                settings=settings,
-                fx=fx,
-                partner=partner,
-                service=service,
-                ceiling=ceiling,
-                naive=naive,
-                base=base,
-                ceiling_url=f"http://127.0.0.1:{ceil_port}",
-                naive_url=f"http://127.0.0.1:{naive_port}",
-                workers=workers,
-                pool=pool,
-                redis=servers[0],
-            )
-            workers_of = service.tree()[1:]
-            with Sampler(lambda: max((rss_mb(p) for p in workers_of), default=0.0), 1.0) as rss:
-                results = _run_all(bench)
-            samples = [(t, float(v)) for t, v in rss.samples]
-            results["memory"] = {
-                "worker_rss_mb_max": round(max((v for _, v in samples), default=0.0), 1),
-                "worker_rss_mb_slope_per_min": round(slope_per_minute(samples), 2),
-                "minutes_under_load": round((samples[-1][0] - samples[0][0]) / 60, 1)
-                if samples
-                else 0,
-            }
+    with environment(workers=workers, licences=licences) as env:
+        workers_of = env.service.tree()[1:]
+        with Sampler(lambda: max((rss_mb(p) for p in workers_of), default=0.0), 1.0) as rss:
+            results = _run_all(env, settings, pool)
+        samples = [(t, float(v)) for t, v in rss.samples]
+        results["memory"] = {
+            "worker_rss_mb_max": round(max((v for _, v in samples), default=0.0), 1),
+            "worker_rss_mb_slope_per_min": round(slope_per_minute(samples), 2),
+            "minutes_under_load": round((samples[-1][0] - samples[0][0]) / 60, 1) if samples else 0,
+        }
     results["machine"] = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
@@ -420,46 +193,19 @@ def main(
     _print_table(results)
 
 
-def _seed_naive(redis_url: str, fx: Fixtures) -> None:
-    import redis  # noqa: PLC0415 - sync client for seeding only
-
-    client = redis.Redis.from_url(redis_url)
-    pipe = client.pipeline()
-    for licence in fx.valid:
-        record = {"status": "VALID", "licence": {"id": licence}}
-        pipe.set(b"naive:status:" + sm3(licence.encode())[:16].hex().encode(), orjson.dumps(record))
-    pipe.execute()
-    client.close()
-
-
-@dataclass(frozen=True)
-class Bench:
-    work: Path
-    settings: LoadSettings
-    fx: Fixtures
-    partner: Partner
-    service: Server
-    ceiling: Server
-    naive: Server
-    base: str
-    ceiling_url: str
-    naive_url: str
-    workers: int
-    pool: int
-    redis: Server
-
-
-def _run_all(bench: Bench) -> dict[str, Any]:
-    work, settings, fx, partner = bench.work, bench.settings, bench.fx, bench.partner
-    service, ceiling, naive, base = bench.service, bench.ceiling, bench.naive, bench.base
-    workers, pool = bench.workers, bench.pool
+def _run_all(env: Env, settings: LoadSettings, pool: int) -> dict[str, Any]:
+    work, fx, partner = env.work, env.fx, env.partner
+    service, ceiling, naive, base = env.service, env.ceiling, env.naive, env.base
+    workers = env.workers
+    if ceiling is None or naive is None:
+        raise RuntimeError("the load run needs the ceiling and the naive peer")
 
     def run(name: str, url: str, lines: list[str], watch: Server, **kw: Any) -> dict[str, Any]:
-        path = _write(work / f"{name}.tsv", lines)
+        path = write_lines(work / f"{name}.tsv", lines)
         click.echo(f"  {name}: {len(lines):,} requests prepared; running {settings.duration_s} s")
         return run_wrk(url, path, work / f"{name}.json", settings, watch=watch, **kw)
 
-    ceil_url, naive_url = bench.ceiling_url, bench.naive_url
+    ceil_url, naive_url = env.ceiling_url, env.naive_url
     scenarios: dict[str, Any] = {}
 
     ceiling_run = run("ceiling", ceil_url, scenario_lines("distinct", fx, partner, pool), ceiling)
@@ -478,8 +224,8 @@ def _run_all(bench: Bench) -> dict[str, Any]:
     scenarios["distinct"] = with_ratios(distinct)
     hot = scenario_lines("repeat", fx, None, 1000)
     repeat_lines = [
-        _line("POST", "/v1/verify/qr", line.split("\t")[2].encode(), partner)
-        for line in hot * (pool // 1000)
+        line("POST", "/v1/verify/qr", hot_line.split("\t")[2].encode(), partner)
+        for hot_line in hot * (pool // 1000)
     ]
     scenarios["repeat"] = with_ratios(run("repeat", base, repeat_lines, service))
 
@@ -503,7 +249,7 @@ def _run_all(bench: Bench) -> dict[str, Any]:
     scenarios["scan_page"] = with_ratios(
         run("scan_page", base, scenario_lines("scan_page", fx, None, pool), service)
     )
-    scenarios["redis_outage"] = _outage(bench, run)
+    scenarios["redis_outage"] = _outage(env, settings, pool, run)
 
     half = distinct["rps"] / 2
     delay_ms = max(1, int(settings.connections * 1000 / half)) if half else 1
@@ -519,14 +265,14 @@ def _run_all(bench: Bench) -> dict[str, Any]:
     return {"scenarios": scenarios}
 
 
-def _outage(bench: Bench, run: Any) -> dict[str, Any]:
+def _outage(env: Env, settings: LoadSettings, pool: int, run: Any) -> dict[str, Any]:
     """Distinct scans while Redis is stopped for the middle third of the
     run: 5xx answers (must be none) and how long throughput takes to come
     back to 90% of its pre-outage rate once Redis is back."""
-    redis = bench.redis
-    duration = bench.settings.duration_s
-    lines = scenario_lines("distinct", bench.fx, bench.partner, bench.pool)
-    metrics_url = bench.base + "/metrics"
+    redis = env.redis
+    duration = settings.duration_s
+    lines = scenario_lines("distinct", env.fx, env.partner, pool)
+    metrics_url = env.base + "/metrics"
     events: dict[str, float] = {}
 
     def chaos() -> None:
@@ -541,7 +287,7 @@ def _outage(bench: Bench, run: Any) -> dict[str, Any]:
     with Sampler(lambda: requests_answered(metrics_url), 0.25) as sampler:
         thread = threading.Thread(target=chaos)
         thread.start()
-        summary = run("redis_outage", bench.base, lines, bench.service)
+        summary = run("redis_outage", env.base, lines, env.service)
         thread.join()
     rates = rate_series(sampler.samples)
     before = [r for t, r in rates if t < events["stopped"] and t > rates[0][0] + 1] if rates else []
