@@ -34,7 +34,7 @@ POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
 .PHONY: help venv build run test system-deps test-services test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
-	bench-ledger bench-import loadtest \
+	bench-ledger bench-import loadtest soak chaos \
 	arith-long fuzz-diff ct-check ct-grind
 
 help:
@@ -49,6 +49,8 @@ help:
 	@echo "make bench-ledger  ledger append/proof benchmark (LEDGER_SIZE, default 1000000)"
 	@echo "make bench-import  bulk licence import benchmark (IMPORT_ROWS, default 1000000)"
 	@echo "make loadtest   scan-to-verify load scenarios vs the ceiling and the naive peer (wrk)"
+	@echo "make soak       SOAK_MINUTES (30) of steady load: worker memory and descriptors stay flat"
+	@echo "make chaos      scans while workers and Redis are killed: no wrong verdict (CHAOS_SECONDS)"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make arith-long SM2 field/scalar ops vs bigints, ARITH_CASES (default 20000000) each"
 	@echo "make fuzz-diff  fuzz SM2 verify against RustCrypto sm2 for FUZZ_SECONDS (default 60)"
@@ -163,6 +165,17 @@ LOAD_SECONDS ?= 10
 loadtest: build test-services
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(PY) -m loadtests.run --workers $(LOAD_WORKERS) --duration $(LOAD_SECONDS)
+
+# Steady load for SOAK_MINUTES (default 30): worker memory and descriptors must stay flat.
+SOAK_MINUTES ?= 30
+soak: build test-services
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(PY) -m loadtests.soak --workers $(LOAD_WORKERS) --minutes $(SOAK_MINUTES)
+
+# Scans while a worker is killed and Redis stopped at random moments: no wrong verdict.
+CHAOS_SECONDS ?= 60
+chaos: build test-services
+	$(PY) -m loadtests.chaos --workers $(LOAD_WORKERS) --seconds $(CHAOS_SECONDS)
 
 fuzz:
 	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }
