@@ -83,7 +83,7 @@ def main(
     steady = [(t, v) for t, v in samples if t - start >= warmup * 60]
     rss = [(t, float(v[0])) for t, v in steady]
     fds = [(t, float(v[1])) for t, v in steady]
-    result = {
+    result: dict[str, Any] = {
         "minutes": minutes,
         "runs": runs,
         "rss_mb_max": max((v[0] for _, v in samples), default=0.0),
