@@ -15,6 +15,8 @@ ALL = [
     errors.UnknownLeafError,
     errors.UnknownTreeHeadError,
     errors.TreeSizeBeyondCurrentError,
+    errors.OfdMalformedError,
+    errors.OfdTooLargeError,
 ]
 
 
@@ -44,6 +46,16 @@ def test_codes_are_the_documented_ones() -> None:
     assert errors.TreeSizeBeyondCurrentError.code == "tree_size_beyond_current"
     for cls in (errors.UnknownLeafError, errors.UnknownTreeHeadError):
         assert cls.http_status == 404
+    assert errors.OfdMalformedError.code == "malformed_ofd"
+    assert errors.OfdTooLargeError.code == "ofd_too_large"
+    assert errors.OfdTooLargeError.http_status == 413
+
+
+def test_ofd_errors_carry_a_reason_and_are_malformed_input() -> None:
+    err = errors.OfdTooLargeError("entry_too_large", "Doc_0/x is 5 GB")
+    assert isinstance(err, errors.MalformedInputError)
+    assert err.reason == "entry_too_large"
+    assert str(err) == "entry_too_large: Doc_0/x is 5 GB"
 
 
 def test_malformed_input_is_a_value_error() -> None:

@@ -11,6 +11,7 @@ mod errors;
 mod gcm;
 mod hash;
 mod merkle;
+mod seal;
 mod sm2;
 
 use pyo3::prelude::*;
@@ -80,5 +81,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle::merkle_root_from, m)?)?;
     m.add_function(wrap_pyfunction!(merkle::merkle_append_subtrees, m)?)?;
     m.add_class::<merkle::PyMerkleTree>()?;
+    m.add_class::<seal::PySignedValueReport>()?;
+    m.add_class::<seal::PySealReport>()?;
+    m.add_class::<seal::PyCertSummary>()?;
+    m.add_function(wrap_pyfunction!(seal::ofd_check_signed_value, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ses_check_seal, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::x509_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::x509_evaluate_chain, m)?)?;
     Ok(())
 }

@@ -1,0 +1,114 @@
+"""OFD documents with electronic seals and signatures (GB/T 33190 OFD,
+GM/T 0031 and GB/T 38540 seals, GB/T 35275 SignedData).
+
+``verify_ofd(data, *, trust_anchors=None, at=None) -> OfdReport`` in three
+stages: parse (:mod:`.package` reads the zip within bounds, :mod:`.ofdxml`
+the XML parts), verify (:mod:`.verify`, no I/O) and policy (:mod:`.policy`:
+certificate chains and the verdict). Input that cannot be read safely
+raises :class:`~pyservice.errors.OfdMalformedError` /
+:class:`~pyservice.errors.OfdTooLargeError` (both ``MalformedInputError``)
+with a stable ``reason``; a signed value that cannot be parsed raises
+``MalformedInputError``. Everything else is a verdict in the report.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pyservice.errors import MalformedInputError, OfdMalformedError
+from pyservice.seal.native import SealReport, certificate_summary, check_seal
+from pyservice.seal.ofdxml import parse_ofd_xml, parse_signature_xml, parse_signatures_xml
+from pyservice.seal.package import OfdPackage, resolve
+from pyservice.seal.policy import document_result, signature_report
+from pyservice.seal.report import Check, OfdReport, SignatureReport
+from pyservice.seal.timefmt import format_time
+from pyservice.seal.verify import SignatureParts, verify_signature
+
+__all__ = [
+    "Check",
+    "OfdReport",
+    "SealReport",
+    "SignatureReport",
+    "check_seal",
+    "read_signatures",
+    "verify_ofd",
+]
+
+
+def _locate(pkg: OfdPackage, base_dir: str, location: str) -> str:
+    """``location`` relative to ``base_dir`` (or absolute); producers also
+    write root-relative paths without the leading ``/``, tried second."""
+    path = resolve(base_dir, location)
+    if path not in pkg:
+        alt = resolve("", location)
+        if alt in pkg:
+            return alt
+        raise OfdMalformedError("missing_part", f"{location!r} (from {base_dir or '/'}) is not in the package")
+    return path
+
+
+def read_signatures(pkg: OfdPackage) -> list[SignatureParts]:
+    """Parse stage: every signature's parts, from ``OFD.xml`` down."""
+    if "OFD.xml" not in pkg:
+        raise OfdMalformedError("missing_part", "the package has no OFD.xml")
+    out: list[SignatureParts] = []
+    for sigs_loc in parse_ofd_xml(pkg.read("OFD.xml")):
+        sigs_path = _locate(pkg, "", sigs_loc)
+        sigs_dir = posixpath.dirname(sigs_path)
+        for entry in parse_signatures_xml(pkg.read(sigs_path)):
+            xml_path = _locate(pkg, sigs_dir, entry.base_loc)
+            xml = pkg.read(xml_path)
+            parsed = parse_signature_xml(xml)
+            value_path = _locate(pkg, posixpath.dirname(xml_path), parsed.signed_value)
+            referenced: dict[str, bytes | None] = {}
+            for ref in parsed.references:
+                referenced[ref.file_ref] = pkg.get(resolve("", ref.file_ref))
+            out.append(
+                SignatureParts(
+                    entry=entry,
+                    signature_xml_path=xml_path,
+                    signature_xml=xml,
+                    parsed=parsed,
+                    signed_value_path=value_path,
+                    signed_value=pkg.read(value_path),
+                    referenced=referenced,
+                )
+            )
+    return out
+
+
+def verify_ofd(
+    data: bytes,
+    *,
+    trust_anchors: Sequence[bytes] | None = None,
+    at: datetime | None = None,
+) -> OfdReport:
+    """Verifies every signature of the OFD file ``data``.
+
+    ``trust_anchors``: DER SM2 certificates to chain to (none: the result is
+    at best ``INTACT_UNTRUSTED``). ``at``: "now" for certificate validity
+    (default: the current time); validity at the signing time is checked
+    and reported separately.
+    """
+    anchors = list(trust_anchors or [])
+    for i, der in enumerate(anchors):
+        try:
+            certificate_summary(der)
+        except MalformedInputError as exc:
+            raise MalformedInputError(f"trust anchor {i} is not an SM2 certificate: {exc}") from exc
+    now_dt = at if at is not None else datetime.now(UTC)
+    now = int(now_dt.timestamp())
+    # Parse.
+    parts = read_signatures(OfdPackage(data))
+    # Verify, then policy.
+    reports = [signature_report(verify_signature(p), anchors, now) for p in parts]
+    result, reasons = document_result(reports, bool(anchors))
+    return OfdReport(
+        result=result,
+        signatures=reports,
+        checked_at=format_time(now),
+        trust_anchors=len(anchors),
+        reasons=reasons,
+    )

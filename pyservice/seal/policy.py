@@ -1,0 +1,119 @@
+"""Trust and verdict (policy stage; no I/O): certificate chains to the
+configured trust anchors at the signing time and now, and the document's
+``result``:
+
+- ``VALID``: at least one signature; every check of every signature passed;
+  trust anchors are configured and every signer's (and seal maker's)
+  certificate chains to one, valid at signing time and now;
+- ``INTACT_UNTRUSTED``: every check passed but no trust anchor is configured;
+- ``INVALID``: anything else (a failed check, no signatures, or anchors
+  configured that the certificates do not chain to at both times).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyservice.errors import MalformedInputError
+from pyservice.seal.native import certificate_summary, evaluate_chain
+from pyservice.seal.ofdxml import SignatureXml
+from pyservice.seal.report import ChainStatus, DocumentResult, SignatureReport
+from pyservice.seal.verify import SignatureFacts
+from pyservice.seal.timefmt import format_time, parse_ofd_time
+
+__all__ = ["chain_status", "document_result", "signature_report"]
+
+
+def chain_status(
+    leaf: bytes | None,
+    pool: Sequence[bytes],
+    anchors: Sequence[bytes],
+    signed_at: int | None,
+    now: int,
+) -> tuple[ChainStatus, bool | None, bool]:
+    """``(status, valid at signing, valid now)`` for ``leaf``."""
+    if leaf is None:
+        return "bad_certificate", None, False
+    times = [now] if signed_at is None else [now, signed_at]
+    try:
+        outcome = evaluate_chain(leaf, pool, anchors, times)
+    except MalformedInputError:
+        return "bad_certificate", None, False
+    valid_now = outcome.valid_at[0]
+    valid_signing = outcome.valid_at[1] if signed_at is not None else None
+    if outcome.path_len == 0 or valid_signing is None:
+        return "untrusted", valid_signing, valid_now
+    if not valid_signing:
+        return "expired_at_signing", valid_signing, valid_now
+    if not valid_now:
+        return "expired_now", valid_signing, valid_now
+    return "trusted", valid_signing, valid_now
+
+
+def _signing_time(facts: SignatureFacts, xml: SignatureXml) -> int | None:
+    if facts.value.signed_at is not None:
+        return facts.value.signed_at
+    return parse_ofd_time(xml.signature_date_time)
+
+
+def signature_report(
+    facts: SignatureFacts, anchors: Sequence[bytes], now: int
+) -> SignatureReport:
+    """The report of one signature, with its certificate chains."""
+    v = facts.value
+    parts = facts.parts
+    signed_at = _signing_time(facts, parts.parsed)
+    pool = list(v.extra_certs)
+    status, at_signing, at_now = chain_status(v.signer_cert, pool, anchors, signed_at, now)
+    maker_status: ChainStatus | None = None
+    if v.seal_signature_ok is not None:
+        maker_status, _, _ = chain_status(v.seal_maker_cert, pool, anchors, signed_at, now)
+    subject = None
+    if v.signer_cert is not None:
+        try:
+            subject = certificate_summary(v.signer_cert).subject
+        except MalformedInputError:
+            subject = None
+    return SignatureReport(
+        signature_xml=parts.signature_xml_path,
+        signed_value=parts.signed_value_path,
+        type=parts.entry.type,
+        format=v.format,
+        signature_ok=v.signature_ok,
+        seal_signature_ok=v.seal_signature_ok,
+        data_hash_ok=v.data_hash_ok,
+        references_total=len(parts.parsed.references),
+        references_failed=facts.references_failed,
+        seal_name=v.seal_name,
+        es_id=v.es_id,
+        signer_subject=subject,
+        signed_at=None if signed_at is None else format_time(signed_at),
+        certificate_chain=status,
+        certificate_valid_at_signing=at_signing,
+        certificate_valid_now=at_now,
+        seal_maker_chain=maker_status,
+        checks=facts.checks,
+    )
+
+
+def document_result(
+    reports: Sequence[SignatureReport], anchors_configured: bool
+) -> tuple[DocumentResult, list[str]]:
+    """The document's verdict and the reasons it is not ``VALID``."""
+    reasons: list[str] = []
+    if not reports:
+        reasons.append("the document has no signatures")
+    for r in reports:
+        for c in r.checks:
+            if not c.ok:
+                reasons.append(f"{r.signature_xml}: {c.name} failed")
+    if reasons:
+        return "INVALID", reasons
+    if not anchors_configured:
+        return "INTACT_UNTRUSTED", ["no trust anchor is configured"]
+    for r in reports:
+        if r.certificate_chain != "trusted":
+            reasons.append(f"{r.signature_xml}: signer certificate {r.certificate_chain}")
+        if r.seal_maker_chain not in (None, "trusted"):
+            reasons.append(f"{r.signature_xml}: seal maker certificate {r.seal_maker_chain}")
+    return ("INVALID", reasons) if reasons else ("VALID", [])

@@ -1,0 +1,191 @@
+//! Seals, signed values and SM2 certificates (`sidian_core::signed_value`,
+//! `sidian_core::x509`): parse-and-check results as read-only objects.
+//! `pyservice.seal` is the typed public API.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use sidian_core::signed_value;
+use sidian_core::x509;
+
+use crate::detach_if_large;
+use crate::errors::CoreError;
+
+fn bytes_opt(py: Python<'_>, b: Option<Vec<u8>>) -> Option<Py<PyBytes>> {
+    b.map(|b| PyBytes::new(py, &b).unbind())
+}
+
+/// The facts `sidian_core::signed_value::check` found about one signed value.
+#[pyclass(module = "pyservice._core", name = "SignedValueReport", frozen)]
+pub struct PySignedValueReport {
+    #[pyo3(get)]
+    format: &'static str,
+    #[pyo3(get)]
+    signature_ok: bool,
+    #[pyo3(get)]
+    signature_error: Option<String>,
+    #[pyo3(get)]
+    seal_signature_ok: Option<bool>,
+    #[pyo3(get)]
+    seal_signature_error: Option<String>,
+    #[pyo3(get)]
+    data_hash_ok: bool,
+    #[pyo3(get)]
+    seal_name: Option<String>,
+    #[pyo3(get)]
+    es_id: Option<String>,
+    #[pyo3(get)]
+    seal_header_version: Option<u64>,
+    #[pyo3(get)]
+    seal_valid_start: Option<i64>,
+    #[pyo3(get)]
+    seal_valid_end: Option<i64>,
+    #[pyo3(get)]
+    signer_in_seal_cert_list: Option<bool>,
+    #[pyo3(get)]
+    signed_at: Option<i64>,
+    #[pyo3(get)]
+    time_info: Option<String>,
+    #[pyo3(get)]
+    signature_encoding: String,
+    #[pyo3(get)]
+    signer_cert: Option<Py<PyBytes>>,
+    #[pyo3(get)]
+    seal_maker_cert: Option<Py<PyBytes>>,
+    #[pyo3(get)]
+    extra_certs: Vec<Py<PyBytes>>,
+    #[pyo3(get)]
+    property_info: Option<String>,
+}
+
+/// Parses `signed_value` (SES V1/V4/V5 or GB/T 35275 SignedData) and runs
+/// every check against `signed_data` (the Signature.xml bytes).
+/// Raises `MalformedInputError` if it cannot be parsed.
+#[pyfunction]
+pub fn ofd_check_signed_value(
+    py: Python<'_>,
+    signed_value: &[u8],
+    signed_data: &[u8],
+) -> PyResult<PySignedValueReport> {
+    let r = py
+        .detach(|| signed_value::check(signed_value, signed_data))
+        .map_err(CoreError)?;
+    Ok(PySignedValueReport {
+        format: r.format,
+        signature_ok: r.signature_ok,
+        signature_error: r.signature_error,
+        seal_signature_ok: r.seal_signature_ok,
+        seal_signature_error: r.seal_signature_error,
+        data_hash_ok: r.data_hash_ok,
+        seal_name: r.seal_name,
+        es_id: r.es_id,
+        seal_header_version: r.seal_header_version,
+        seal_valid_start: r.seal_valid_start,
+        seal_valid_end: r.seal_valid_end,
+        signer_in_seal_cert_list: r.signer_in_seal_cert_list,
+        signed_at: r.signed_at,
+        time_info: r.time_info,
+        signature_encoding: r.signature_encoding,
+        signer_cert: bytes_opt(py, r.signer_cert),
+        seal_maker_cert: bytes_opt(py, r.seal_maker_cert),
+        extra_certs: r
+            .extra_certs
+            .iter()
+            .map(|c| PyBytes::new(py, c).unbind())
+            .collect(),
+        property_info: r.property_info,
+    })
+}
+
+/// A standalone seal's facts.
+#[pyclass(module = "pyservice._core", name = "SealReport", frozen)]
+pub struct PySealReport {
+    #[pyo3(get)]
+    format: &'static str,
+    #[pyo3(get)]
+    seal_signature_ok: bool,
+    #[pyo3(get)]
+    seal_signature_error: Option<String>,
+    #[pyo3(get)]
+    seal_name: String,
+    #[pyo3(get)]
+    es_id: String,
+    #[pyo3(get)]
+    valid_start: i64,
+    #[pyo3(get)]
+    valid_end: i64,
+    #[pyo3(get)]
+    picture_type: String,
+    #[pyo3(get)]
+    maker_cert: Py<PyBytes>,
+    #[pyo3(get)]
+    cert_list: Vec<Py<PyBytes>>,
+}
+
+/// Parses a seal (`.esl`, any layout) and verifies its maker signature.
+#[pyfunction]
+pub fn ses_check_seal(py: Python<'_>, data: &[u8]) -> PyResult<PySealReport> {
+    let r = detach_if_large(py, data.len(), || signed_value::check_seal(data)).map_err(CoreError)?;
+    Ok(PySealReport {
+        format: r.format,
+        seal_signature_ok: r.seal_signature_ok,
+        seal_signature_error: r.seal_signature_error,
+        seal_name: r.seal_name,
+        es_id: r.es_id,
+        valid_start: r.valid_start,
+        valid_end: r.valid_end,
+        picture_type: r.picture_type,
+        maker_cert: PyBytes::new(py, &r.maker_cert).unbind(),
+        cert_list: r
+            .cert_list
+            .iter()
+            .map(|c| PyBytes::new(py, c).unbind())
+            .collect(),
+    })
+}
+
+/// A certificate summary.
+#[pyclass(module = "pyservice._core", name = "CertSummary", frozen)]
+pub struct PyCertSummary {
+    #[pyo3(get)]
+    subject: String,
+    #[pyo3(get)]
+    issuer: String,
+    #[pyo3(get)]
+    serial_hex: String,
+    #[pyo3(get)]
+    not_before: i64,
+    #[pyo3(get)]
+    not_after: i64,
+}
+
+/// Parses a DER SM2 certificate (leniently) and summarises it.
+#[pyfunction]
+pub fn x509_summary(der: &[u8]) -> PyResult<PyCertSummary> {
+    let s = signed_value::summarise_certificate(der).map_err(CoreError)?;
+    Ok(PyCertSummary {
+        subject: s.subject,
+        issuer: s.issuer,
+        serial_hex: s.serial_hex,
+        not_before: s.not_before,
+        not_after: s.not_after,
+    })
+}
+
+/// Builds a chain from `leaf` through `pool` to `anchors` (signatures
+/// verified) and checks validity at each of `times`. Returns
+/// `(path_len, path_subjects, valid_at)`; `path_len` is 0 without a path.
+#[pyfunction]
+pub fn x509_evaluate_chain(
+    py: Python<'_>,
+    leaf: &[u8],
+    pool: Vec<Vec<u8>>,
+    anchors: Vec<Vec<u8>>,
+    times: Vec<i64>,
+) -> PyResult<(usize, Vec<String>, Vec<bool>)> {
+    let pool: Vec<&[u8]> = pool.iter().map(Vec::as_slice).collect();
+    let anchors: Vec<&[u8]> = anchors.iter().map(Vec::as_slice).collect();
+    let out = py
+        .detach(|| x509::evaluate_chain(leaf, &pool, &anchors, &times))
+        .map_err(CoreError)?;
+    Ok((out.path_len, out.path_subjects, out.valid_at))
+}
