@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import Final, Literal, final
 
 __all__ = [
-    "CertSummary",
     "DEFAULT_UID",
     "MAX_UID_LEN",
+    "CertSummary",
     "MerkleTree",
     "PanicException",
     "PrivateKey",

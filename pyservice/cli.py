@@ -20,6 +20,7 @@ from pyservice.ledger import service as ledger_reads
 from pyservice.ledger.keys import load_ledger_public_key
 from pyservice.ledger.sth import sth_to_json
 from pyservice.ledger.verify import verify_ledger
+from pyservice.seal.cli import verify_ofd_command
 from pyservice.settings import Settings
 from pyservice.store import Store, open_store
 
@@ -176,3 +177,8 @@ def ledger_proof_consistency(data_dir: Path | None, first: int, second: int) -> 
     finally:
         store.close()
     _echo_json(result.to_json())
+
+
+# ------------------------------------------------------------------ seal --
+
+main.add_command(verify_ofd_command)

@@ -6,7 +6,7 @@ import pytest
 
 from pyservice import errors
 
-ALL = [
+ALL: list[type[errors.SidianError]] = [
     errors.MalformedInputError,
     errors.InvalidSignatureError,
     errors.InvalidTagError,
@@ -30,7 +30,8 @@ def test_every_error_is_a_sidian_error_with_a_stable_code(cls: type[errors.Sidia
 
 
 def test_codes_are_distinct() -> None:
-    codes = [cls.code for cls in [errors.SidianError, *ALL]]
+    everything: list[type[errors.SidianError]] = [errors.SidianError, *ALL]
+    codes = [cls.code for cls in everything]
     assert len(set(codes)) == len(codes)
 
 

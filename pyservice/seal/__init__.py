@@ -45,7 +45,9 @@ def _locate(pkg: OfdPackage, base_dir: str, location: str) -> str:
         alt = resolve("", location)
         if alt in pkg:
             return alt
-        raise OfdMalformedError("missing_part", f"{location!r} (from {base_dir or '/'}) is not in the package")
+        raise OfdMalformedError(
+            "missing_part", f"{location!r} (from {base_dir or '/'}) is not in the package"
+        )
     return path
 
 

@@ -48,7 +48,9 @@ def _check_name(name: str) -> str:
         or (len(name) > 1 and name[1] == ":")
         or any(part in ("..", ".") for part in name.split("/"))
     ):
-        raise OfdMalformedError("unsafe_path", f"zip entry name {name!r} is not a safe relative path")
+        raise OfdMalformedError(
+            "unsafe_path", f"zip entry name {name!r} is not a safe relative path"
+        )
     return name
 
 
@@ -87,7 +89,9 @@ class OfdPackage:
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
             raise OfdMalformedError("not_zip", f"not a readable zip file ({exc})") from exc
         if len(infos) > MAX_ENTRIES:
-            raise OfdTooLargeError("too_many_entries", f"{len(infos)} entries (limit {MAX_ENTRIES})")
+            raise OfdTooLargeError(
+                "too_many_entries", f"{len(infos)} entries (limit {MAX_ENTRIES})"
+            )
         self._infos: dict[str, zipfile.ZipInfo] = {}
         total = 0
         for info in infos:
@@ -100,7 +104,8 @@ class OfdPackage:
                 raise OfdMalformedError("encrypted_entry", f"zip entry {name!r} is encrypted")
             if info.file_size > MAX_ENTRY_BYTES:
                 raise OfdTooLargeError(
-                    "entry_too_large", f"{name!r} is {info.file_size} bytes (limit {MAX_ENTRY_BYTES})"
+                    "entry_too_large",
+                    f"{name!r} is {info.file_size} bytes (limit {MAX_ENTRY_BYTES})",
                 )
             if info.file_size > _RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(
                 info.compress_size, 1

@@ -18,8 +18,8 @@ from pyservice.errors import MalformedInputError
 from pyservice.seal.native import certificate_summary, evaluate_chain
 from pyservice.seal.ofdxml import SignatureXml
 from pyservice.seal.report import ChainStatus, DocumentResult, SignatureReport
-from pyservice.seal.verify import SignatureFacts
 from pyservice.seal.timefmt import format_time, parse_ofd_time
+from pyservice.seal.verify import SignatureFacts
 
 __all__ = ["chain_status", "document_result", "signature_report"]
 
@@ -56,9 +56,7 @@ def _signing_time(facts: SignatureFacts, xml: SignatureXml) -> int | None:
     return parse_ofd_time(xml.signature_date_time)
 
 
-def signature_report(
-    facts: SignatureFacts, anchors: Sequence[bytes], now: int
-) -> SignatureReport:
+def signature_report(facts: SignatureFacts, anchors: Sequence[bytes], now: int) -> SignatureReport:
     """The report of one signature, with its certificate chains."""
     v = facts.value
     parts = facts.parts

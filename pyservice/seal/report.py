@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Check", "ChainStatus", "DocumentResult", "OfdReport", "SignatureReport"]
+__all__ = ["ChainStatus", "Check", "DocumentResult", "OfdReport", "SignatureReport"]
 
 DocumentResult = Literal["VALID", "INTACT_UNTRUSTED", "INVALID"]
 ChainStatus = Literal[

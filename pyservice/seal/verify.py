@@ -49,7 +49,7 @@ class SignatureParts:
 
 @dataclass(frozen=True, slots=True)
 class SignatureFacts:
-    """The outcome of steps 1–5."""
+    """The outcome of steps 1-5."""
 
     parts: SignatureParts
     value: SignedValueReport
@@ -93,7 +93,7 @@ def _check_references(parts: SignatureParts) -> tuple[list[str], list[Check]]:
 
 
 def verify_signature(parts: SignatureParts) -> SignatureFacts:
-    """Steps 1–5 for one signature."""
+    """Steps 1-5 for one signature."""
     # 1. References.
     failed, checks = _check_references(parts)
     # 2. Parse the signed value (raises MalformedInputError) and run its checks.
@@ -125,7 +125,9 @@ def verify_signature(parts: SignatureParts) -> SignatureFacts:
             Check(
                 "signer_in_seal",
                 listed,
-                None if listed else "the signer's certificate is not in the seal's certificate list",
+                None
+                if listed
+                else "the signer's certificate is not in the seal's certificate list",
             )
         )
     return SignatureFacts(parts=parts, value=value, references_failed=failed, checks=checks)
