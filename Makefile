@@ -34,7 +34,7 @@ POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
 .PHONY: help venv build run test test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
-	bench-ledger \
+	bench-ledger bench-ofd \
 	arith-long fuzz-diff ct-check ct-grind
 
 help:
@@ -47,6 +47,7 @@ help:
 	@echo "make fmt        format Rust and Python in place"
 	@echo "make bench      python benchmarks/crypto.py"
 	@echo "make bench-ledger  ledger append/proof benchmark (LEDGER_SIZE, default 1000000)"
+	@echo "make bench-ofd  OFD verification throughput with per-stage cost (invoice samples)"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make arith-long SM2 field/scalar ops vs bigints, ARITH_CASES (default 20000000) each"
 	@echo "make fuzz-diff  fuzz SM2 verify against RustCrypto sm2 for FUZZ_SECONDS (default 60)"
@@ -121,12 +122,17 @@ fmt: $(DEPS_STAMP)
 bench: build
 	cargo bench --locked -p sidian-core --bench sm2 -- --warm-up-time 1 --measurement-time 4 'fresh_key \(parse'
 	$(PY) benchmarks/crypto.py
+	@$(MAKE) bench-ofd
 
 # Ledger: append throughput into SQLite (hashing + STH signing) and proofs
 # from the store; LEDGER_SIZE=10000000 for the 10M figure (takes minutes).
 LEDGER_SIZE ?= 1000000
 bench-ledger: build
 	$(PY) benchmarks/ledger.py --size $(LEDGER_SIZE)
+
+# OFD verification: invoice files/s on one core, cost per stage.
+bench-ofd: build
+	$(PY) benchmarks/ofd.py
 
 fuzz:
 	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }

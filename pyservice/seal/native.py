@@ -12,6 +12,7 @@ from pyservice._core import (
     SealReport,
     SignedValueReport,
     ofd_check_signed_value,
+    ofd_parse_signed_value,
     ses_check_seal,
     x509_evaluate_chain,
     x509_summary,
@@ -26,6 +27,7 @@ __all__ = [
     "check_seal",
     "check_signed_value",
     "evaluate_chain",
+    "parse_signed_value",
 ]
 
 
@@ -34,6 +36,13 @@ def check_signed_value(signed_value: bytes, signed_data: bytes) -> SignedValueRe
     (the ``Signature.xml`` bytes). Raises
     :class:`~pyservice.errors.MalformedInputError` if it cannot be parsed."""
     return ofd_check_signed_value(signed_value, signed_data)
+
+
+def parse_signed_value(signed_value: bytes) -> str:
+    """Parses a signed value and its certificates without verifying;
+    returns its format. Raises ``MalformedInputError`` like
+    :func:`check_signed_value`."""
+    return ofd_parse_signed_value(signed_value)
 
 
 def check_seal(data: bytes) -> SealReport:

@@ -4,8 +4,14 @@
 with ``CheckMethod`` and each ``Reference``'s ``FileRef``/``CheckValue``,
 ``SignedValue``, ``SignatureDateTime``).
 
-XML is parsed with defusedxml (no DTD, no entities, no external
-references), at most :data:`MAX_XML_BYTES` per part and
+XML is parsed safely without a DTD: a part containing ``<!DOCTYPE`` anywhere
+is refused before parsing, so no entity can be declared (no entity
+expansion, no external entities; only the predefined entities and character
+references exist, and an undefined entity is a parse error). The scan is
+sound because the bytes must be in an ASCII-compatible encoding: NUL bytes
+and UTF-16/32 byte-order marks are refused (OFD parts are UTF-8). Then the
+C parser of :mod:`xml.etree.ElementTree` runs (several times faster than a
+pure-Python parser with hooks), at most :data:`MAX_XML_BYTES` per part and
 :data:`MAX_XML_DEPTH` levels of nesting. Elements are matched by local name,
 whatever the namespace prefix.
 """
@@ -17,9 +23,6 @@ import binascii
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Final
-
-import defusedxml.ElementTree as DET
-from defusedxml import DefusedXmlException
 
 from pyservice.errors import OfdMalformedError, OfdTooLargeError
 
@@ -51,11 +54,14 @@ def parse_xml(data: bytes, what: str) -> ET.Element:
     """Parses one XML part safely (see the module docs)."""
     if len(data) > MAX_XML_BYTES:
         raise OfdTooLargeError("xml_too_large", f"{what} is {len(data)} bytes")
+    if b"\x00" in data or data.startswith((b"\xfe\xff", b"\xff\xfe")):
+        raise OfdMalformedError("bad_xml", f"{what} is not in an ASCII-compatible encoding")
+    if b"<!DOCTYPE" in data:
+        raise OfdMalformedError("xml_forbidden", f"{what} has a document type declaration")
     try:
-        root = DET.fromstring(data, forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise OfdMalformedError("xml_forbidden", f"{what}: {type(exc).__name__}") from exc
-    except ET.ParseError as exc:
+        # Safe here: no DTD can be present (checked above), see the module docs.
+        root = ET.fromstring(data)  # noqa: S314
+    except (ET.ParseError, LookupError, ValueError) as exc:
         raise OfdMalformedError("bad_xml", f"{what}: {exc}") from exc
     stack = [(root, 1)]
     while stack:

@@ -55,6 +55,22 @@ def test_deep_nesting_is_refused() -> None:
 def test_bad_xml() -> None:
     assert _reason(b"<a>") == "bad_xml"
     assert _reason(b"\xff\xfe") == "bad_xml"
+    assert _reason(b"<a>&undefined;</a>") == "bad_xml"
+    assert _reason(b'<?xml version="1.0" encoding="no-such"?><a/>') == "bad_xml"
+
+
+def test_utf16_cannot_hide_a_doctype() -> None:
+    doc = '<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>'
+    assert _reason(doc.encode("utf-16")) == "bad_xml"
+    assert _reason(doc.encode("utf-16-be")) == "bad_xml"
+    assert _reason(doc.encode("utf-32")) == "bad_xml"
+
+
+def test_multibyte_legacy_encodings_are_refused() -> None:
+    # GB/T 33190 parts are UTF-8; expat cannot read GBK, which fails closed.
+    doc = '<?xml version="1.0" encoding="GBK"?><a>发票</a>'.encode("gbk")
+    assert _reason(doc) == "bad_xml"
+    assert parse_xml("<a>发票</a>".encode(), "utf8.xml").text == "发票"
 
 
 def test_real_parts() -> None:

@@ -13,8 +13,9 @@
 
 use crate::asn1::{self, tag, Element, Fields};
 use crate::error::{Error, Result};
-use crate::sm2::DEFAULT_UID;
+use crate::sm2::{PublicKey, Signature, DEFAULT_UID};
 use crate::sm3::sm3;
+use crate::verifier_cache::VerifierCache;
 use crate::x509::{decode_signature_lenient, Certificate, OID_SM2, OID_SM2_SIGN, OID_SM2_WITH_SM3};
 
 /// 1.2.156.10197.6.1.4.2.2 (GM/T 0010 signedData).
@@ -234,6 +235,19 @@ impl<'a> SignedData<'a> {
     /// if the content is detached (an attached content wins). Returns the
     /// first signer's certificate (DER).
     pub fn verify(&self, detached: Option<&[u8]>) -> Result<&'a [u8]> {
+        self.verify_with(detached, None)
+    }
+
+    /// [`Self::verify`] through a cache of verifiers.
+    pub fn verify_with(
+        &self,
+        detached: Option<&[u8]>,
+        cache: Option<&VerifierCache>,
+    ) -> Result<&'a [u8]> {
+        let verify = |message: &[u8], sig: &Signature, key: &PublicKey| match cache {
+            Some(cache) => cache.verify(key, message, sig),
+            None => key.verify(message, sig, DEFAULT_UID),
+        };
         let content = self
             .content
             .or(detached)
@@ -268,9 +282,9 @@ impl<'a> SignedData<'a> {
                     }
                     let mut signed = attrs.to_vec();
                     signed[0] = 0x31;
-                    cert.public_key.verify(&signed, &sig, DEFAULT_UID)?;
+                    verify(&signed, &sig, &cert.public_key)?;
                 }
-                None => cert.public_key.verify(content, &sig, DEFAULT_UID)?,
+                None => verify(content, &sig, &cert.public_key)?,
             }
             first.get_or_insert(cert_der);
         }

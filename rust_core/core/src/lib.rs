@@ -28,6 +28,7 @@ pub mod signed_value;
 pub mod sm2;
 pub mod sm3;
 pub mod sm4;
+pub mod verifier_cache;
 pub mod x509;
 
 pub use error::{Error, Result};

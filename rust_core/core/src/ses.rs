@@ -22,6 +22,7 @@ use crate::asn1::{self, tag, write, Element};
 use crate::error::{Error, Result};
 use crate::sm2::DEFAULT_UID;
 use crate::sm3::sm3;
+use crate::verifier_cache::VerifierCache;
 use crate::x509::{decode_signature_lenient, Certificate, OID_SM2_WITH_SM3};
 
 fn malformed(msg: impl Into<String>) -> Error {
@@ -148,7 +149,13 @@ pub struct SesSignature<'a> {
 }
 
 /// SM2-with-SM3 (default ID) of `message` with the key of `cert_der`.
-fn verify_sm2(algorithm: &[u8], cert_der: &[u8], signature: &[u8], message: &[u8]) -> Result<()> {
+fn verify_sm2(
+    algorithm: &[u8],
+    cert_der: &[u8],
+    signature: &[u8],
+    message: &[u8],
+    cache: Option<&VerifierCache>,
+) -> Result<()> {
     if algorithm != OID_SM2_WITH_SM3 {
         return Err(malformed(format!(
             "signature algorithm {} is not SM2-with-SM3",
@@ -157,7 +164,10 @@ fn verify_sm2(algorithm: &[u8], cert_der: &[u8], signature: &[u8], message: &[u8
     }
     let cert = Certificate::parse(cert_der)?;
     let sig = decode_signature_lenient(signature)?;
-    cert.public_key.verify(message, &sig, DEFAULT_UID)
+    match cache {
+        Some(cache) => cache.verify(&cert.public_key, message, &sig),
+        None => cert.public_key.verify(message, &sig, DEFAULT_UID),
+    }
 }
 
 fn parse_cert_list<'a>(e: &Element<'a>) -> Result<CertList<'a>> {
@@ -283,11 +293,17 @@ impl<'a> Seal<'a> {
     /// Verifies the seal maker's signature (algorithm SM2-with-SM3, key from
     /// the maker certificate, default ID) over the bytes of this layout.
     pub fn verify_maker(&self) -> Result<()> {
+        self.verify_maker_with(None)
+    }
+
+    /// [`Self::verify_maker`] through a cache of verifiers.
+    pub fn verify_maker_with(&self, cache: Option<&VerifierCache>) -> Result<()> {
         verify_sm2(
             self.signature_algorithm,
             self.maker_cert,
             self.signature,
             &self.signed_bytes,
+            cache,
         )
     }
 
@@ -395,11 +411,17 @@ impl<'a> SesSignature<'a> {
 
     /// Verifies the signer's signature over the original `TBS_Sign`.
     pub fn verify_signer(&self) -> Result<()> {
+        self.verify_signer_with(None)
+    }
+
+    /// [`Self::verify_signer`] through a cache of verifiers.
+    pub fn verify_signer_with(&self, cache: Option<&VerifierCache>) -> Result<()> {
         verify_sm2(
             self.signature_algorithm,
             self.signer_cert,
             self.signature,
             self.tbs,
+            cache,
         )
     }
 

@@ -11,6 +11,7 @@ use crate::cms::SignedData;
 use crate::error::{Error, Result};
 use crate::ses::{Seal, SesSignature};
 use crate::sm3::sm3;
+use crate::verifier_cache::VerifierCache;
 use crate::x509::{signature_encoding, Certificate};
 
 /// `"GBT35275"`.
@@ -85,17 +86,45 @@ fn looks_like_content_info(der: &[u8]) -> bool {
 /// `Signature.xml` bytes). Structural problems are `Error::Malformed`;
 /// failed checks are reported in the result.
 pub fn check(signed_value: &[u8], signed_data: &[u8]) -> Result<SignedValueReport> {
+    check_with(signed_value, signed_data, None)
+}
+
+/// [`check`], verifying through `cache` (same results, faster for
+/// recurring keys).
+pub fn check_with(
+    signed_value: &[u8],
+    signed_data: &[u8],
+    cache: Option<&VerifierCache>,
+) -> Result<SignedValueReport> {
     if looks_like_content_info(signed_value) {
-        check_cms(signed_value, signed_data)
+        check_cms(signed_value, signed_data, cache)
     } else {
-        check_ses(signed_value, signed_data)
+        check_ses(signed_value, signed_data, cache)
     }
 }
 
-fn check_ses(der: &[u8], data: &[u8]) -> Result<SignedValueReport> {
+/// Parses a signed value and every certificate it carries, without
+/// verifying anything; returns its format. (The parsing share of [`check`],
+/// for benchmarks and format detection.)
+pub fn parse(signed_value: &[u8]) -> Result<&'static str> {
+    if looks_like_content_info(signed_value) {
+        let sd = SignedData::parse(signed_value)?;
+        for c in &sd.certificates {
+            Certificate::parse(c)?;
+        }
+        Ok(FORMAT_GBT35275)
+    } else {
+        let s = SesSignature::parse(signed_value)?;
+        Certificate::parse(s.signer_cert)?;
+        Certificate::parse(s.seal.maker_cert)?;
+        Ok(s.layout.name())
+    }
+}
+
+fn check_ses(der: &[u8], data: &[u8], cache: Option<&VerifierCache>) -> Result<SignedValueReport> {
     let s = SesSignature::parse(der)?;
-    let signer = s.verify_signer();
-    let maker = s.seal.verify_maker();
+    let signer = s.verify_signer_with(cache);
+    let maker = s.seal.verify_maker_with(cache);
     Ok(SignedValueReport {
         format: s.layout.name(),
         signature_ok: signer.is_ok(),
@@ -119,10 +148,10 @@ fn check_ses(der: &[u8], data: &[u8]) -> Result<SignedValueReport> {
     })
 }
 
-fn check_cms(der: &[u8], data: &[u8]) -> Result<SignedValueReport> {
+fn check_cms(der: &[u8], data: &[u8], cache: Option<&VerifierCache>) -> Result<SignedValueReport> {
     let sd = SignedData::parse(der)?;
     let signer = &sd.signers[0];
-    let outcome = sd.verify(Some(data));
+    let outcome = sd.verify_with(Some(data), cache);
     let data_hash_ok = match sd.content {
         Some(c) => c == sm3(data) || c == data,
         // Detached: the signature (and messageDigest) covers `data` itself.

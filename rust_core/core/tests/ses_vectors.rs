@@ -262,3 +262,33 @@ fn chains_are_built_to_anchors_only() {
     let leaf = Certificate::parse(&signer).unwrap();
     assert!(build_chain(&leaf, &[], &[]).is_none());
 }
+
+#[test]
+fn cached_verification_gives_the_same_reports() {
+    let cache = sidian_core::verifier_cache::VerifierCache::new(16);
+    let dir = repo_vectors_dir().join("ses");
+    let mut count = 0;
+    for round in 0..3 {
+        for ofd in std::fs::read_dir(&dir).unwrap() {
+            let ofd = ofd.unwrap().path();
+            if !ofd.is_dir() {
+                continue;
+            }
+            for sign in std::fs::read_dir(&ofd).unwrap() {
+                let base = sign.unwrap().path();
+                let value = read(base.join("SignedValue.dat"));
+                let xml = read(base.join("Signature.xml"));
+                let plain = check(&value, &xml).unwrap();
+                let cached = sidian_core::signed_value::check_with(&value, &xml, Some(&cache));
+                assert_eq!(cached.unwrap(), plain, "{} round {round}", base.display());
+                assert_eq!(
+                    sidian_core::signed_value::parse(&value).unwrap(),
+                    plain.format
+                );
+                count += 1;
+            }
+        }
+    }
+    assert_eq!(count, 30);
+    assert!(cache.ready() > 0);
+}

@@ -2,10 +2,18 @@
 //! `sidian_core::x509`): parse-and-check results as read-only objects.
 //! `pyservice.seal` is the typed public API.
 
+use std::sync::LazyLock;
+
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use sidian_core::signed_value;
+use sidian_core::verifier_cache::VerifierCache;
 use sidian_core::x509;
+
+/// Verifiers for recurring seal and signer keys (a key gets one on its
+/// second sighting; see `sidian_core::verifier_cache`).
+static VERIFIERS: LazyLock<VerifierCache> = LazyLock::new(|| VerifierCache::new(1024));
 
 use crate::detach_if_large;
 use crate::errors::CoreError;
@@ -67,7 +75,7 @@ pub fn ofd_check_signed_value(
     signed_data: &[u8],
 ) -> PyResult<PySignedValueReport> {
     let r = py
-        .detach(|| signed_value::check(signed_value, signed_data))
+        .detach(|| signed_value::check_with(signed_value, signed_data, Some(&VERIFIERS)))
         .map_err(CoreError)?;
     Ok(PySignedValueReport {
         format: r.format,
@@ -94,6 +102,13 @@ pub fn ofd_check_signed_value(
             .collect(),
         property_info: r.property_info,
     })
+}
+
+/// Parses a signed value and its certificates without verifying anything;
+/// returns the format (`SES_V1`, `SES_V4`, `SES_V5`, `GBT35275`).
+#[pyfunction]
+pub fn ofd_parse_signed_value(signed_value: &[u8]) -> PyResult<&'static str> {
+    Ok(signed_value::parse(signed_value).map_err(CoreError)?)
 }
 
 /// A standalone seal's facts.
@@ -124,7 +139,8 @@ pub struct PySealReport {
 /// Parses a seal (`.esl`, any layout) and verifies its maker signature.
 #[pyfunction]
 pub fn ses_check_seal(py: Python<'_>, data: &[u8]) -> PyResult<PySealReport> {
-    let r = detach_if_large(py, data.len(), || signed_value::check_seal(data)).map_err(CoreError)?;
+    let r =
+        detach_if_large(py, data.len(), || signed_value::check_seal(data)).map_err(CoreError)?;
     Ok(PySealReport {
         format: r.format,
         seal_signature_ok: r.seal_signature_ok,
@@ -178,12 +194,12 @@ pub fn x509_summary(der: &[u8]) -> PyResult<PyCertSummary> {
 pub fn x509_evaluate_chain(
     py: Python<'_>,
     leaf: &[u8],
-    pool: Vec<Vec<u8>>,
-    anchors: Vec<Vec<u8>>,
+    pool: Vec<PyBackedBytes>,
+    anchors: Vec<PyBackedBytes>,
     times: Vec<i64>,
 ) -> PyResult<(usize, Vec<String>, Vec<bool>)> {
-    let pool: Vec<&[u8]> = pool.iter().map(Vec::as_slice).collect();
-    let anchors: Vec<&[u8]> = anchors.iter().map(Vec::as_slice).collect();
+    let pool: Vec<&[u8]> = pool.iter().map(|b| &b[..]).collect();
+    let anchors: Vec<&[u8]> = anchors.iter().map(|b| &b[..]).collect();
     let out = py
         .detach(|| x509::evaluate_chain(leaf, &pool, &anchors, &times))
         .map_err(CoreError)?;
