@@ -497,6 +497,14 @@ pub fn parse_text_time(s: &str) -> Option<i64> {
 /// DER writer helpers (definite minimal lengths), for the structures this
 /// crate builds itself (the V1 seal's signed wrapper, encoders).
 pub mod write {
+    /// The identifier octet of universal tag `number` (< 31).
+    pub const fn universal(number: u32, constructed: bool) -> u8 {
+        (number as u8 & 0x1f) | if constructed { 0x20 } else { 0 }
+    }
+
+    /// SEQUENCE identifier octet.
+    pub const SEQUENCE: u8 = universal(super::tag::SEQUENCE, true);
+
     /// Identifier `tag_byte` and a minimal definite length for `len`.
     pub fn header(tag_byte: u8, len: usize) -> Vec<u8> {
         let mut out = vec![tag_byte];

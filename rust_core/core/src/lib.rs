@@ -24,6 +24,7 @@ pub mod hmac;
 pub mod merkle;
 pub mod pem;
 pub mod ses;
+pub mod ses_encode;
 pub mod signed_value;
 pub mod sm2;
 pub mod sm3;
