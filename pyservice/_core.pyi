@@ -36,12 +36,15 @@ __all__ = [
     "ofd_check_signed_value",
     "ofd_parse_signed_value",
     "ses_check_seal",
+    "ses_encode_seal_v4",
+    "ses_encode_signature_v4",
     "sm2_verify",
     "sm2_verify_batch",
     "sm3",
     "sm4_gcm_decrypt",
     "sm4_gcm_encrypt",
     "x509_evaluate_chain",
+    "x509_issue_certificate",
     "x509_summary",
 ]
 
@@ -267,3 +270,40 @@ def x509_summary(der: bytes) -> CertSummary: ...
 def x509_evaluate_chain(
     leaf: bytes, pool: list[bytes], anchors: list[bytes], times: list[int]
 ) -> tuple[int, list[str], list[bool]]: ...
+def x509_issue_certificate(
+    subject: PublicKey,
+    issuer_key: PrivateKey,
+    *,
+    serial: bytes,
+    subject_cn: str,
+    issuer_cn: str,
+    not_before: int,
+    not_after: int,
+    ca: bool,
+) -> bytes: ...
+def ses_encode_seal_v4(
+    *,
+    vid: str,
+    es_id: str,
+    seal_type: int,
+    name: str,
+    signer_certs: list[bytes],
+    create_date: int,
+    valid_start: int,
+    valid_end: int,
+    picture_type: str,
+    picture: bytes,
+    width: int,
+    height: int,
+    maker_key: PrivateKey,
+    maker_cert: bytes,
+) -> bytes: ...
+def ses_encode_signature_v4(
+    seal: bytes,
+    signer_key: PrivateKey,
+    signer_cert: bytes,
+    *,
+    data_hash: bytes,
+    property_info: str,
+    time: int,
+) -> bytes: ...

@@ -85,12 +85,16 @@ def verify_ofd(
     data: bytes,
     *,
     trust_anchors: Sequence[bytes] | None = None,
+    intermediates: Sequence[bytes] | None = None,
     at: datetime | None = None,
 ) -> OfdReport:
     """Verifies every signature of the OFD file ``data``.
 
     ``trust_anchors``: DER SM2 certificates to chain to (none: the result is
-    at best ``INTACT_UNTRUSTED``). ``at``: "now" for certificate validity
+    at best ``INTACT_UNTRUSTED``); a path may end at any of them.
+    ``intermediates``: DER CA certificates that may link a signer to an
+    anchor without being trusted themselves (certificates carried in a
+    SignedData are used the same way). ``at``: "now" for certificate validity
     (default: the current time); validity at the signing time is checked
     and reported separately.
     """
@@ -105,7 +109,8 @@ def verify_ofd(
     # Parse.
     parts = read_signatures(OfdPackage(data))
     # Verify, then policy.
-    reports = [signature_report(verify_signature(p), anchors, now) for p in parts]
+    pool = list(intermediates or [])
+    reports = [signature_report(verify_signature(p), anchors, now, pool) for p in parts]
     result, reasons = document_result(reports, bool(anchors))
     return OfdReport(
         result=result,

@@ -64,6 +64,11 @@ def render_report(name: str, report: OfdReport) -> str:
     "[default: DATA_DIR/trust-anchors if it exists].",
 )
 @click.option(
+    "--intermediates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of untrusted CA certificates that may link signers to an anchor.",
+)
+@click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Data directory [default: $SIDIAN_DATA_DIR or ./data].",
@@ -73,8 +78,13 @@ def render_report(name: str, report: OfdReport) -> str:
     type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
     help="Check certificate validity 'now' at this UTC time instead.",
 )
-def verify_ofd_command(
-    file: Path, as_json: bool, trust: Path | None, data_dir: Path | None, at: datetime | None
+def verify_ofd_command(  # noqa: PLR0917 (one parameter per click option)
+    file: Path,
+    as_json: bool,
+    trust: Path | None,
+    intermediates: Path | None,
+    data_dir: Path | None,
+    at: datetime | None,
 ) -> None:
     """Verify every seal and signature of an OFD file.
 
@@ -87,9 +97,11 @@ def verify_ofd_command(
         trust = candidate if candidate.is_dir() else None
     try:
         anchors = load_trust_anchors(trust) if trust is not None else []
+        links = load_trust_anchors(intermediates) if intermediates is not None else []
         report = verify_ofd(
             file.read_bytes(),
             trust_anchors=anchors,
+            intermediates=links,
             at=at.replace(tzinfo=UTC) if at is not None else None,
         )
     except SidianError as exc:

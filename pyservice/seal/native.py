@@ -1,6 +1,10 @@
 """The seal part of the native core: signed-value checks (SES V1/V4/V5,
-GB/T 35275 SignedData), standalone seals and SM2 certificates. No policy;
-see :mod:`pyservice.seal.verify` and :mod:`pyservice.seal.policy`."""
+GB/T 35275 SignedData), standalone seals and SM2 certificates, and the
+encoders of the platform's own V4 seals, seal signatures and (development
+and test) certificates (``encode_seal_v4``, ``encode_signature_v4``,
+``issue_certificate``: the native functions as they are, typed in
+``_core.pyi``; times are epoch seconds). No policy; see :mod:`pyservice.seal.verify` and
+:mod:`pyservice.seal.policy`."""
 
 from __future__ import annotations
 
@@ -17,6 +21,15 @@ from pyservice._core import (
     x509_evaluate_chain,
     x509_summary,
 )
+from pyservice._core import (
+    ses_encode_seal_v4 as encode_seal_v4,
+)
+from pyservice._core import (
+    ses_encode_signature_v4 as encode_signature_v4,
+)
+from pyservice._core import (
+    x509_issue_certificate as issue_certificate,
+)
 
 __all__ = [
     "CertSummary",
@@ -26,7 +39,10 @@ __all__ = [
     "certificate_summary",
     "check_seal",
     "check_signed_value",
+    "encode_seal_v4",
+    "encode_signature_v4",
     "evaluate_chain",
+    "issue_certificate",
     "parse_signed_value",
 ]
 

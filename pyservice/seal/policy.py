@@ -56,12 +56,18 @@ def _signing_time(facts: SignatureFacts, xml: SignatureXml) -> int | None:
     return parse_ofd_time(xml.signature_date_time)
 
 
-def signature_report(facts: SignatureFacts, anchors: Sequence[bytes], now: int) -> SignatureReport:
-    """The report of one signature, with its certificate chains."""
+def signature_report(
+    facts: SignatureFacts,
+    anchors: Sequence[bytes],
+    now: int,
+    intermediates: Sequence[bytes] = (),
+) -> SignatureReport:
+    """The report of one signature, with its certificate chains (through
+    ``intermediates`` and the certificates the signed value carries)."""
     v = facts.value
     parts = facts.parts
     signed_at = _signing_time(facts, parts.parsed)
-    pool = list(v.extra_certs)
+    pool = [*intermediates, *v.extra_certs]
     status, at_signing, at_now = chain_status(v.signer_cert, pool, anchors, signed_at, now)
     maker_status: ChainStatus | None = None
     if v.seal_signature_ok is not None:

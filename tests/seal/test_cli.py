@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pyservice.cli import main
 from pyservice.seal.native import check_signed_value
-from tests.seal_testkit import ofd_bytes, ofd_dir, ofd_entries
+from tests.seal_testkit import make_pki, make_signed_ofd, ofd_bytes, ofd_dir, ofd_entries
 
 
 def test_human_report_marks_each_check() -> None:
@@ -78,3 +78,18 @@ def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["verify-ofd", str(bad)])
     assert result.exit_code == 1
     assert "malformed_ofd: not_zip" in result.output
+
+
+def test_trust_and_intermediates_dirs(tmp_path: Path) -> None:
+    pki = make_pki()
+    ofd = tmp_path / "own.ofd"
+    ofd.write_bytes(make_signed_ofd(pki))
+    (tmp_path / "roots").mkdir()
+    (tmp_path / "roots" / "root.der").write_bytes(pki.root)
+    (tmp_path / "cas").mkdir()
+    (tmp_path / "cas" / "ca.der").write_bytes(pki.intermediate)
+    base = ["verify-ofd", "--trust", str(tmp_path / "roots"), "--at", "2026-06-01", str(ofd)]
+    assert CliRunner().invoke(main, base).exit_code == 4
+    result = CliRunner().invoke(main, [*base, "--intermediates", str(tmp_path / "cas")])
+    assert result.exit_code == 0, result.output
+    assert "own.ofd: VALID" in result.output

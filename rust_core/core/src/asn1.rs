@@ -548,6 +548,24 @@ pub mod write {
         tlv(0x02, &content)
     }
 
+    /// A GeneralizedTime `YYYYMMDDHHMMSSZ` for epoch seconds `t` (years
+    /// 0000–9999).
+    pub fn generalized_time(t: i64) -> crate::error::Result<Vec<u8>> {
+        let text: String = super::format_time(t)
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 'Z')
+            .collect();
+        if text.len() != 15 || !(0..=253_402_300_799).contains(&t) {
+            return Err(crate::error::Error::malformed(format!(
+                "time {t} is outside years 1970-9999"
+            )));
+        }
+        Ok(tlv(
+            universal(super::tag::GENERALIZED_TIME, false),
+            text.as_bytes(),
+        ))
+    }
+
     /// A BIT STRING with zero unused bits.
     pub fn bit_string(bits: &[u8]) -> Vec<u8> {
         let mut content = Vec::with_capacity(bits.len() + 1);

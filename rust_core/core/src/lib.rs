@@ -31,5 +31,6 @@ pub mod sm3;
 pub mod sm4;
 pub mod verifier_cache;
 pub mod x509;
+pub mod x509_encode;
 
 pub use error::{Error, Result};

@@ -17,7 +17,7 @@
 //! Signatures are SM2 with SM3 and the default ID, DER-encoded, in BIT
 //! STRINGs with zero unused bits. Strict DER throughout (minimal lengths).
 
-use crate::asn1::{format_time, tag, write};
+use crate::asn1::{tag, write};
 use crate::error::{Error, Result};
 use crate::ses::{Seal, SesSignature};
 use crate::sm2::{PrivateKey, DEFAULT_UID};
@@ -65,19 +65,6 @@ fn ia5(s: &str, what: &str) -> Result<Vec<u8>> {
         return Err(invalid(format!("{what} must be ASCII")));
     }
     Ok(prim(tag::IA5_STRING, s.as_bytes()))
-}
-
-fn generalized_time(t: i64) -> Result<Vec<u8>> {
-    // format_time gives YYYY-MM-DDTHH:MM:SSZ; GeneralizedTime wants YYYYMMDDHHMMSSZ.
-    let text: String = format_time(t)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let text = text.replace('T', "");
-    if text.len() != 15 {
-        return Err(invalid(format!("time {t} is outside years 0000-9999")));
-    }
-    Ok(prim(tag::GENERALIZED_TIME, text.as_bytes()))
 }
 
 fn uint(v: u64) -> Vec<u8> {
@@ -133,9 +120,9 @@ pub fn encode_seal_v4(
             &prim(tag::UTF8_STRING, spec.name.as_bytes()),
             &uint(1), // certListType 1: certificates
             &write::tlv_parts(write::SEQUENCE, &cert_list_refs),
-            &generalized_time(spec.create_date)?,
-            &generalized_time(spec.valid_start)?,
-            &generalized_time(spec.valid_end)?,
+            &write::generalized_time(spec.create_date)?,
+            &write::generalized_time(spec.valid_start)?,
+            &write::generalized_time(spec.valid_end)?,
         ],
     );
     let picture = write::tlv_parts(
@@ -194,7 +181,7 @@ pub fn encode_signature_v4(
         &[
             &prim(tag::INTEGER, &[4]),
             seal,
-            &generalized_time(time)?,
+            &write::generalized_time(time)?,
             &write::bit_string(data_hash),
             &ia5(property_info, "propertyInfo")?,
         ],

@@ -14,7 +14,9 @@ use sidian_core::sm2::PrivateKey;
 use sidian_core::sm3::sm3;
 use sidian_core::x509::{evaluate_chain, Certificate};
 
+const T_2024: i64 = 1_704_067_200; // 2024-01-01
 const T_2025: i64 = 1_735_689_600; // 2025-01-01
+const T_2029: i64 = 1_861_920_000; // 2029-01-01
 const T_2026: i64 = 1_767_225_600; // 2026-01-01
 const T_2030: i64 = 1_893_456_000;
 
@@ -36,8 +38,8 @@ fn pki() -> Pki {
         serial,
         subject_cn: subject,
         issuer_cn: issuer,
-        not_before: "20240101000000Z",
-        not_after: "20290101000000Z",
+        not_before: T_2024,
+        not_after: T_2029,
         ca,
     };
     let root = certificate(
@@ -141,8 +143,8 @@ fn seal_and_signature_round_trip() {
             serial: 1,
             subject_cn: "Root",
             issuer_cn: "Root",
-            not_before: "20240101000000Z",
-            not_after: "20290101000000Z",
+            not_before: T_2024,
+            not_after: T_2029,
             ca: true,
         },
         other_root_key.public_key(),

@@ -89,5 +89,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(seal::ofd_parse_signed_value, m)?)?;
     m.add_function(wrap_pyfunction!(seal::x509_summary, m)?)?;
     m.add_function(wrap_pyfunction!(seal::x509_evaluate_chain, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::x509_issue_certificate, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ses_encode_seal_v4, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ses_encode_signature_v4, m)?)?;
     Ok(())
 }

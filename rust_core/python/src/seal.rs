@@ -7,9 +7,11 @@ use std::sync::LazyLock;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
+use sidian_core::ses_encode::{encode_seal_v4, encode_signature_v4, SealSpec};
 use sidian_core::signed_value;
 use sidian_core::verifier_cache::VerifierCache;
 use sidian_core::x509;
+use sidian_core::x509_encode::{issue_certificate, CertificateSpec};
 
 /// Verifiers for recurring seal and signer keys (a key gets one on its
 /// second sighting; see `sidian_core::verifier_cache`).
@@ -17,6 +19,7 @@ static VERIFIERS: LazyLock<VerifierCache> = LazyLock::new(|| VerifierCache::new(
 
 use crate::detach_if_large;
 use crate::errors::CoreError;
+use crate::sm2::{PyPrivateKey, PyPublicKey};
 
 fn bytes_opt(py: Python<'_>, b: Option<Vec<u8>>) -> Option<Py<PyBytes>> {
     b.map(|b| PyBytes::new(py, &b).unbind())
@@ -204,4 +207,93 @@ pub fn x509_evaluate_chain(
         .detach(|| x509::evaluate_chain(leaf, &pool, &anchors, &times))
         .map_err(CoreError)?;
     Ok((out.path_len, out.path_subjects, out.valid_at))
+}
+
+/// Issues a DER SM2 certificate (single-CN names; CA or end entity) for
+/// `subject` signed with `issuer_key` (`sidian_core::x509_encode`).
+#[pyfunction]
+#[pyo3(signature = (subject, issuer_key, *, serial, subject_cn, issuer_cn, not_before, not_after, ca))]
+#[allow(clippy::too_many_arguments)]
+pub fn x509_issue_certificate<'py>(
+    py: Python<'py>,
+    subject: &PyPublicKey,
+    issuer_key: &PyPrivateKey,
+    serial: &[u8],
+    subject_cn: &str,
+    issuer_cn: &str,
+    not_before: i64,
+    not_after: i64,
+    ca: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let spec = CertificateSpec {
+        serial,
+        subject_cn,
+        issuer_cn,
+        not_before,
+        not_after,
+        ca,
+    };
+    let der = issue_certificate(&spec, &subject.0, &issuer_key.0).map_err(CoreError)?;
+    Ok(PyBytes::new(py, &der))
+}
+
+/// Encodes and signs a GB/T 38540 V4 seal (`sidian_core::ses_encode`).
+#[pyfunction]
+#[pyo3(signature = (*, vid, es_id, seal_type, name, signer_certs, create_date, valid_start, valid_end, picture_type, picture, width, height, maker_key, maker_cert))]
+#[allow(clippy::too_many_arguments)]
+pub fn ses_encode_seal_v4<'py>(
+    py: Python<'py>,
+    vid: &str,
+    es_id: &str,
+    seal_type: u64,
+    name: &str,
+    signer_certs: Vec<PyBackedBytes>,
+    create_date: i64,
+    valid_start: i64,
+    valid_end: i64,
+    picture_type: &str,
+    picture: &[u8],
+    width: u64,
+    height: u64,
+    maker_key: &PyPrivateKey,
+    maker_cert: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let certs: Vec<&[u8]> = signer_certs.iter().map(|b| &b[..]).collect();
+    let spec = SealSpec {
+        vid,
+        es_id,
+        seal_type,
+        name,
+        signer_certs: &certs,
+        create_date,
+        valid_start,
+        valid_end,
+        picture_type,
+        picture,
+        width,
+        height,
+    };
+    let der = encode_seal_v4(&spec, &maker_key.0, maker_cert).map_err(CoreError)?;
+    Ok(PyBytes::new(py, &der))
+}
+
+/// Signs `data_hash` with a V4 seal: a V4 `SES_Signature`
+/// (`sidian_core::ses_encode`).
+#[pyfunction]
+#[pyo3(signature = (seal, signer_key, signer_cert, *, data_hash, property_info, time))]
+pub fn ses_encode_signature_v4<'py>(
+    py: Python<'py>,
+    seal: &[u8],
+    signer_key: &PyPrivateKey,
+    signer_cert: &[u8],
+    data_hash: &[u8],
+    property_info: &str,
+    time: i64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let hash: &[u8; 32] = data_hash
+        .try_into()
+        .map_err(|_| CoreError(sidian_core::Error::malformed("data_hash must be 32 bytes")))?;
+    let der = encode_signature_v4(seal, &signer_key.0, signer_cert, hash, property_info, time)
+        .map_err(CoreError)?;
+    Ok(PyBytes::new(py, &der))
 }

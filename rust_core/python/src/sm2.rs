@@ -146,7 +146,7 @@ impl PyPublicKey {
 
 /// An SM2 private key. Its `repr` shows the key id only; it cannot be pickled.
 #[pyclass(module = "pyservice._core", name = "PrivateKey", frozen)]
-pub struct PyPrivateKey(sm2::PrivateKey);
+pub struct PyPrivateKey(pub(crate) sm2::PrivateKey);
 
 #[pymethods]
 impl PyPrivateKey {
