@@ -24,7 +24,7 @@ from pyservice.seal.package import OfdPackage, resolve
 from pyservice.seal.policy import document_result, signature_report
 from pyservice.seal.report import Check, OfdReport, SignatureReport
 from pyservice.seal.timefmt import format_time
-from pyservice.seal.verify import SignatureParts, verify_signature
+from pyservice.seal.verify import DigestCache, SignatureParts, verify_signature
 
 __all__ = [
     "Check",
@@ -110,7 +110,8 @@ def verify_ofd(
     parts = read_signatures(OfdPackage(data))
     # Verify, then policy.
     pool = list(intermediates or [])
-    reports = [signature_report(verify_signature(p), anchors, now, pool) for p in parts]
+    digests = DigestCache()
+    reports = [signature_report(verify_signature(p, digests), anchors, now, pool) for p in parts]
     result, reasons = document_result(reports, bool(anchors))
     return OfdReport(
         result=result,

@@ -26,11 +26,35 @@ from pyservice.seal.native import SignedValueReport, check_signed_value
 from pyservice.seal.ofdxml import SignatureEntry, SignatureXml
 from pyservice.seal.report import Check
 
-__all__ = ["SM3_CHECK_METHODS", "SignatureFacts", "SignatureParts", "verify_signature"]
+__all__ = [
+    "SM3_CHECK_METHODS",
+    "DigestCache",
+    "SignatureFacts",
+    "SignatureParts",
+    "verify_signature",
+]
 
 #: CheckMethod values meaning SM3 (GB/T 33190 writes the OID; many
 #: producers write the name).
 SM3_CHECK_METHODS = frozenset({"1.2.156.10197.1.401", "sm3"})
+
+
+class DigestCache:
+    """SM3 of each file once per document, however many References (in
+    however many signatures) name it: the package keeps one ``bytes`` object
+    per entry, so identity is the key (the object is held, so its id stays
+    unique)."""
+
+    def __init__(self) -> None:
+        self._digests: dict[int, tuple[bytes, bytes]] = {}
+
+    def sm3(self, data: bytes) -> bytes:
+        hit = self._digests.get(id(data))
+        if hit is not None and hit[0] is data:
+            return hit[1]
+        digest = sm3(data)
+        self._digests[id(data)] = (data, digest)
+        return digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +81,7 @@ class SignatureFacts:
     checks: list[Check]
 
 
-def _check_references(parts: SignatureParts) -> tuple[list[str], list[Check]]:
+def _check_references(parts: SignatureParts, digests: DigestCache) -> tuple[list[str], list[Check]]:
     method = parts.parsed.check_method
     refs = parts.parsed.references
     checks: list[Check] = []
@@ -76,7 +100,7 @@ def _check_references(parts: SignatureParts) -> tuple[list[str], list[Check]]:
         if data is None:
             failed.append(ref.file_ref)
             reasons.append(f"{ref.file_ref}: missing")
-        elif not method_ok or ref.check_value is None or sm3(data) != ref.check_value:
+        elif not method_ok or ref.check_value is None or digests.sm3(data) != ref.check_value:
             failed.append(ref.file_ref)
             if ref.check_value is None:
                 reasons.append(f"{ref.file_ref}: CheckValue is not base64")
@@ -92,10 +116,11 @@ def _check_references(parts: SignatureParts) -> tuple[list[str], list[Check]]:
     return failed, checks
 
 
-def verify_signature(parts: SignatureParts) -> SignatureFacts:
-    """Steps 1-5 for one signature."""
+def verify_signature(parts: SignatureParts, digests: DigestCache | None = None) -> SignatureFacts:
+    """Steps 1-5 for one signature (``digests``: share file digests between
+    the signatures of one document)."""
     # 1. References.
-    failed, checks = _check_references(parts)
+    failed, checks = _check_references(parts, digests or DigestCache())
     # 2. Parse the signed value (raises MalformedInputError) and run its checks.
     value = check_signed_value(parts.signed_value, parts.signature_xml)
     # 3. dataHash over Signature.xml.

@@ -7,7 +7,7 @@ import pytest
 from pyservice.crypto import sm3
 from pyservice.errors import MalformedInputError
 from pyservice.seal.ofdxml import Reference, SignatureEntry, SignatureXml
-from pyservice.seal.verify import SignatureParts, verify_signature
+from pyservice.seal.verify import DigestCache, SignatureParts, verify_signature
 from tests.seal_testkit import ofd_bytes, ofd_entries
 
 ENTRIES = ofd_entries(ofd_bytes("v4signed.ofd"))
@@ -64,3 +64,17 @@ def test_reference_failures() -> None:
 def test_unparseable_value_raises() -> None:
     with pytest.raises(MalformedInputError):
         verify_signature(_parts("SM3", {}, value=VALUE[:-1]))
+
+
+def test_a_file_named_by_many_references_is_hashed_once() -> None:
+    blob = b"content of /a"
+    refs: dict[str, bytes | None] = {f"/a{i}": blob for i in range(50)}
+    parts = _parts("SM3", refs)
+    cache = DigestCache()
+    facts = verify_signature(parts, cache)
+    # Each reference expects the digest of its own name, so none matches.
+    assert len(facts.references_failed) == 50
+    assert len(cache._digests) == 1
+    assert cache.sm3(blob) == sm3(blob)
+    other = b"content of /a"[:]
+    assert cache.sm3(bytes(bytearray(other))) == sm3(other)
