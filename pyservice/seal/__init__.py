@@ -96,7 +96,7 @@ def verify_ofd(
     anchor without being trusted themselves (certificates carried in a
     SignedData are used the same way). ``at``: "now" for certificate validity
     (default: the current time); validity at the signing time is checked
-    and reported separately.
+    and reported separately. A naive ``at`` is read as UTC.
     """
     anchors = list(trust_anchors or [])
     for i, der in enumerate(anchors):
@@ -104,7 +104,9 @@ def verify_ofd(
             certificate_summary(der)
         except MalformedInputError as exc:
             raise MalformedInputError(f"trust anchor {i} is not an SM2 certificate: {exc}") from exc
-    now_dt = at if at is not None else datetime.now(UTC)
+    now_dt = datetime.now(UTC) if at is None else at
+    if now_dt.tzinfo is None:  # naive: UTC, never the host's local time
+        now_dt = now_dt.replace(tzinfo=UTC)
     now = int(now_dt.timestamp())
     # Parse.
     parts = read_signatures(OfdPackage(data))

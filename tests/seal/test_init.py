@@ -124,6 +124,11 @@ def test_expired_now_is_reported_separately_and_not_valid() -> None:
     assert report.result == "INVALID"
 
 
+def test_naive_at_is_utc() -> None:
+    naive = verify_ofd(ofd_bytes("1.ofd"), at=datetime(2030, 1, 1))
+    assert naive.checked_at == "2030-01-01T00:00:00Z"
+
+
 def test_unrelated_anchor_is_untrusted_and_invalid() -> None:
     anchors = _pinned("1.ofd")
     report = verify_ofd(ofd_bytes("v4signed.ofd"), trust_anchors=anchors)
