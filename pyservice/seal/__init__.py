@@ -21,19 +21,22 @@ from pyservice.errors import MalformedInputError, OfdMalformedError
 from pyservice.seal.native import SealReport, certificate_summary, check_seal
 from pyservice.seal.ofdxml import parse_ofd_xml, parse_signature_xml, parse_signatures_xml
 from pyservice.seal.package import OfdPackage, resolve
-from pyservice.seal.policy import document_result, signature_report
-from pyservice.seal.report import Check, OfdReport, SignatureReport
+from pyservice.seal.policy import document_result, signature_report, signed_value_verdict
+from pyservice.seal.report import Check, OfdReport, SignatureReport, SignedValueVerdict
 from pyservice.seal.timefmt import format_time
 from pyservice.seal.verify import DigestCache, SignatureParts, verify_signature
+from pyservice.seal.verify import verify_signed_value as verify_value_only
 
 __all__ = [
     "Check",
     "OfdReport",
     "SealReport",
     "SignatureReport",
+    "SignedValueVerdict",
     "check_seal",
     "read_signatures",
     "verify_ofd",
+    "verify_signed_value",
 ]
 
 
@@ -81,6 +84,41 @@ def read_signatures(pkg: OfdPackage) -> list[SignatureParts]:
     return out
 
 
+def _anchors_and_now(
+    trust_anchors: Sequence[bytes] | None, at: datetime | None
+) -> tuple[list[bytes], int]:
+    anchors = list(trust_anchors or [])
+    for i, der in enumerate(anchors):
+        try:
+            certificate_summary(der)
+        except MalformedInputError as exc:
+            raise MalformedInputError(f"trust anchor {i} is not an SM2 certificate: {exc}") from exc
+    now_dt = datetime.now(UTC) if at is None else at
+    if now_dt.tzinfo is None:  # naive: UTC, never the host's local time
+        now_dt = now_dt.replace(tzinfo=UTC)
+    return anchors, int(now_dt.timestamp())
+
+
+def verify_signed_value(
+    signed_value: bytes,
+    *,
+    data: bytes | None = None,
+    data_sm3: bytes | None = None,
+    trust_anchors: Sequence[bytes] | None = None,
+    intermediates: Sequence[bytes] | None = None,
+    at: datetime | None = None,
+) -> SignedValueVerdict:
+    """Verifies a ``SignedValue.dat`` (SES V1/V4/V5 or GB/T 35275) against the
+    signed bytes ``data`` or their SM3 ``data_sm3`` (exactly one), with the
+    certificate rules of :func:`verify_ofd`. Raises ``MalformedInputError``
+    if it cannot be parsed, or if only the SM3 is given for a detached
+    SignedData without signed attributes (whose signature covers the data
+    itself)."""
+    anchors, now = _anchors_and_now(trust_anchors, at)
+    value, checks = verify_value_only(signed_value, data=data, data_sm3=data_sm3)
+    return signed_value_verdict(value, checks, anchors, list(intermediates or []), now)
+
+
 def verify_ofd(
     data: bytes,
     *,
@@ -98,16 +136,7 @@ def verify_ofd(
     (default: the current time); validity at the signing time is checked
     and reported separately. A naive ``at`` is read as UTC.
     """
-    anchors = list(trust_anchors or [])
-    for i, der in enumerate(anchors):
-        try:
-            certificate_summary(der)
-        except MalformedInputError as exc:
-            raise MalformedInputError(f"trust anchor {i} is not an SM2 certificate: {exc}") from exc
-    now_dt = datetime.now(UTC) if at is None else at
-    if now_dt.tzinfo is None:  # naive: UTC, never the host's local time
-        now_dt = now_dt.replace(tzinfo=UTC)
-    now = int(now_dt.timestamp())
+    anchors, now = _anchors_and_now(trust_anchors, at)
     # Parse.
     parts = read_signatures(OfdPackage(data))
     # Verify, then policy.

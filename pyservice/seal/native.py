@@ -16,6 +16,7 @@ from pyservice._core import (
     SealReport,
     SignedValueReport,
     ofd_check_signed_value,
+    ofd_check_signed_value_sm3,
     ofd_parse_signed_value,
     ses_check_seal,
     x509_evaluate_chain,
@@ -39,6 +40,7 @@ __all__ = [
     "certificate_summary",
     "check_seal",
     "check_signed_value",
+    "check_signed_value_sm3",
     "encode_seal_v4",
     "encode_signature_v4",
     "evaluate_chain",
@@ -52,6 +54,13 @@ def check_signed_value(signed_value: bytes, signed_data: bytes) -> SignedValueRe
     (the ``Signature.xml`` bytes). Raises
     :class:`~pyservice.errors.MalformedInputError` if it cannot be parsed."""
     return ofd_check_signed_value(signed_value, signed_data)
+
+
+def check_signed_value_sm3(signed_value: bytes, data_sm3: bytes) -> SignedValueReport:
+    """:func:`check_signed_value` given only SM3 of the signed data (enough
+    for SES and for SignedData with signed attributes or attached content;
+    otherwise ``MalformedInputError``)."""
+    return ofd_check_signed_value_sm3(signed_value, data_sm3)
 
 
 def parse_signed_value(signed_value: bytes) -> str:

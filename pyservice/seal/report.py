@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["ChainStatus", "Check", "DocumentResult", "OfdReport", "SignatureReport"]
+__all__ = [
+    "ChainStatus",
+    "Check",
+    "DocumentResult",
+    "OfdReport",
+    "SignatureReport",
+    "SignedValueFacts",
+    "SignedValueVerdict",
+]
 
 DocumentResult = Literal["VALID", "INTACT_UNTRUSTED", "INVALID"]
 ChainStatus = Literal[
@@ -27,19 +35,14 @@ class Check:
     detail: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureReport:
-    """One signature of the document."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedValueFacts:
+    """What is reported about one signed value, in a document or alone."""
 
-    signature_xml: str
-    signed_value: str
-    type: str
     format: str
     signature_ok: bool
     seal_signature_ok: bool | None
     data_hash_ok: bool
-    references_total: int
-    references_failed: list[str]
     seal_name: str | None
     es_id: str | None
     signer_subject: str | None
@@ -49,6 +52,17 @@ class SignatureReport:
     certificate_valid_now: bool
     seal_maker_chain: ChainStatus | None
     checks: list[Check] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignatureReport(SignedValueFacts):
+    """One signature of the document."""
+
+    signature_xml: str
+    signed_value: str
+    type: str
+    references_total: int
+    references_failed: list[str]
 
     @property
     def intact(self) -> bool:
@@ -75,10 +89,7 @@ class SignatureReport:
             "certificate_valid_at_signing": self.certificate_valid_at_signing,
             "certificate_valid_now": self.certificate_valid_now,
             "seal_maker_chain": self.seal_maker_chain,
-            "checks": [
-                {"name": c.name, "ok": c.ok, **({"detail": c.detail} if c.detail else {})}
-                for c in self.checks
-            ],
+            "checks": [_check_dict(c) for c in self.checks],
         }
 
 
@@ -101,3 +112,26 @@ class OfdReport:
             "reasons": list(self.reasons),
             "signatures": [s.to_dict() for s in self.signatures],
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedValueVerdict(SignedValueFacts):
+    """A signed value (``SignedValue.dat``) verified on its own against the
+    signed bytes or their SM3, with the verdict by the document rules."""
+
+    result: DocumentResult
+    reasons: list[str]
+    checked_at: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        out: dict[str, object] = {
+            name: getattr(self, name) for name in self.__dataclass_fields__ if name != "checks"
+        }
+        out["reasons"] = list(self.reasons)
+        out["checks"] = [_check_dict(c) for c in self.checks]
+        return out
+
+
+def _check_dict(c: Check) -> dict[str, object]:
+    return {"name": c.name, "ok": c.ok, **({"detail": c.detail} if c.detail else {})}

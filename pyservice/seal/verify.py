@@ -22,7 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyservice.crypto import sm3
-from pyservice.seal.native import SignedValueReport, check_signed_value
+from pyservice.errors import MalformedInputError
+from pyservice.seal.native import (
+    SignedValueReport,
+    check_signed_value,
+    check_signed_value_sm3,
+)
 from pyservice.seal.ofdxml import SignatureEntry, SignatureXml
 from pyservice.seal.report import Check
 
@@ -31,7 +36,9 @@ __all__ = [
     "DigestCache",
     "SignatureFacts",
     "SignatureParts",
+    "value_checks",
     "verify_signature",
+    "verify_signed_value",
 ]
 
 #: CheckMethod values meaning SM3 (GB/T 33190 writes the OID; many
@@ -123,12 +130,19 @@ def verify_signature(parts: SignatureParts, digests: DigestCache | None = None) 
     failed, checks = _check_references(parts, digests or DigestCache())
     # 2. Parse the signed value (raises MalformedInputError) and run its checks.
     value = check_signed_value(parts.signed_value, parts.signature_xml)
-    # 3. dataHash over Signature.xml.
+    checks += value_checks(value, "this Signature.xml")
+    return SignatureFacts(parts=parts, value=value, references_failed=failed, checks=checks)
+
+
+def value_checks(value: SignedValueReport, signed: str) -> list[Check]:
+    """Steps 3-5 from a signed value's facts (``signed`` names the data)."""
+    checks: list[Check] = []
+    # 3. dataHash over the signed data.
     checks.append(
         Check(
             "data_hash",
             value.data_hash_ok,
-            None if value.data_hash_ok else "the signed value does not cover this Signature.xml",
+            None if value.data_hash_ok else f"the signed value does not cover {signed}",
         )
     )
     # 4. The signer's signature.
@@ -155,4 +169,18 @@ def verify_signature(parts: SignatureParts, digests: DigestCache | None = None) 
                 else "the signer's certificate is not in the seal's certificate list",
             )
         )
-    return SignatureFacts(parts=parts, value=value, references_failed=failed, checks=checks)
+    return checks
+
+
+def verify_signed_value(
+    signed_value: bytes, *, data: bytes | None = None, data_sm3: bytes | None = None
+) -> tuple[SignedValueReport, list[Check]]:
+    """Steps 2-5 for a signed value on its own (a ``SignedValue.dat`` and the
+    signed bytes, or only their SM3). Exactly one of ``data``/``data_sm3``."""
+    if data is not None and data_sm3 is None:
+        value = check_signed_value(signed_value, data)
+    elif data_sm3 is not None and data is None:
+        value = check_signed_value_sm3(signed_value, data_sm3)
+    else:
+        raise MalformedInputError("give either the signed data or its SM3, not both or neither")
+    return value, value_checks(value, "the given data")

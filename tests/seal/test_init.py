@@ -1,5 +1,5 @@
 """verify_ofd end to end on the real OFD vectors (expected.json agrees on
-every field it states), and on altered copies of them."""
+every field it states) and on altered copies of them; verify_signed_value."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ from typing import Any
 
 import pytest
 
+from pyservice.crypto import sm3
 from pyservice.errors import MalformedInputError, OfdMalformedError
-from pyservice.seal import verify_ofd
-from pyservice.seal.native import check_signed_value
-from tests.seal_testkit import expected, ofd_bytes, ofd_entries, rewrite_ofd
+from pyservice.seal import verify_ofd, verify_signed_value
+from pyservice.seal.native import check_signed_value, check_signed_value_sm3
+from tests.seal_testkit import (
+    T_2026,
+    expected,
+    make_pki,
+    make_signed_ofd,
+    ofd_bytes,
+    ofd_entries,
+    rewrite_ofd,
+    seal_bytes,
+)
 
 CASES = [(f["file"], f) for f in expected()]
 FORMATS = {
@@ -233,3 +243,76 @@ def test_truncated_signed_value_at_every_offset_is_malformed() -> None:
 
         with pytest.raises(MalformedInputError):
             verify_ofd(rewrite_ofd("v4signed.ofd", change))
+
+
+AT_2026 = datetime.fromtimestamp(T_2026 + 60, UTC)
+
+
+# verify_signed_value: a SignedValue.dat on its own, with the signed bytes
+# or only their SM3 (the /v1/verify/seal use).
+
+
+def _value_and_xml(name: str, sign: str = "Sign_0") -> tuple[bytes, bytes]:
+    e = ofd_entries(ofd_bytes(name))
+    return e[f"Doc_0/Signs/{sign}/SignedValue.dat"], e[f"Doc_0/Signs/{sign}/Signature.xml"]
+
+
+@pytest.mark.parametrize(
+    ("name", "sign", "fmt"),
+    [
+        ("1.ofd", "Sign_0", "SES_V4"),
+        ("keyword.ofd", "Sign_1", "SES_V4"),
+        ("keyword.ofd", "Sign_3", "GBT35275"),
+        ("26050100800_00001.ofd", "Sign_0", "GBT35275"),
+    ],
+)
+def test_data_or_its_sm3_give_the_same_verdict(name: str, sign: str, fmt: str) -> None:
+    value, xml = _value_and_xml(name, sign)
+    by_data = verify_signed_value(value, data=xml, at=AT_2026)
+    by_sm3 = verify_signed_value(value, data_sm3=sm3(xml), at=AT_2026)
+    assert by_data == by_sm3
+    assert by_data.format == fmt
+    assert by_data.result == "INTACT_UNTRUSTED"
+    assert by_data.data_hash_ok
+    assert by_data.signature_ok
+    assert by_data.to_dict()["result"] == "INTACT_UNTRUSTED"
+
+
+def test_other_data_is_invalid() -> None:
+    value, xml = _value_and_xml("1.ofd")
+    r = verify_signed_value(value, data=xml + b" ")
+    assert r.result == "INVALID"
+    assert not r.data_hash_ok
+    assert any("data_hash" in reason for reason in r.reasons)
+
+
+def test_signed_value_v4_with_zero_data_hash() -> None:
+    value = seal_bytes("SignedValueV4.dat")
+    r = verify_signed_value(value, data_sm3=bytes(32))
+    assert r.data_hash_ok
+    assert r.signature_ok
+    assert r.seal_signature_ok
+
+
+def test_our_own_signature_is_valid_with_anchors() -> None:
+    pki = make_pki()
+    e = ofd_entries(make_signed_ofd(pki))
+    value, xml = e["Doc_0/Signs/Sign_0/SignedValue.dat"], e["Doc_0/Signs/Sign_0/Signature.xml"]
+    r = verify_signed_value(
+        value, data=xml, trust_anchors=[pki.root], intermediates=[pki.intermediate], at=AT_2026
+    )
+    assert r.result == "VALID", r.reasons
+    assert r.certificate_chain == "trusted"
+    assert r.seal_maker_chain == "trusted"
+
+
+def test_argument_errors() -> None:
+    value, xml = _value_and_xml("1.ofd")
+    with pytest.raises(MalformedInputError, match="either"):
+        verify_signed_value(value)
+    with pytest.raises(MalformedInputError, match="either"):
+        verify_signed_value(value, data=xml, data_sm3=sm3(xml))
+    with pytest.raises(MalformedInputError, match="32 bytes"):
+        check_signed_value_sm3(value, b"short")
+    with pytest.raises(MalformedInputError):
+        verify_signed_value(value[:-1], data=xml)

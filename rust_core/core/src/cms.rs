@@ -33,6 +33,27 @@ fn malformed(msg: impl Into<String>) -> Error {
     Error::malformed(format!("SignedData: {}", msg.into()))
 }
 
+/// The signed content as the verifier has it: the bytes, or only their SM3
+/// (enough when the signature covers signed attributes, whose
+/// `messageDigest` is that SM3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Content<'d> {
+    /// The content itself.
+    Data(&'d [u8]),
+    /// SM3 of the content.
+    Sm3(&'d [u8; 32]),
+}
+
+impl Content<'_> {
+    /// SM3 of the content.
+    pub fn sm3(&self) -> [u8; 32] {
+        match self {
+            Content::Data(d) => sm3(d),
+            Content::Sm3(h) => **h,
+        }
+    }
+}
+
 /// One `SignerInfo`.
 #[derive(Clone, Debug)]
 pub struct SignerInfo<'a> {
@@ -244,12 +265,24 @@ impl<'a> SignedData<'a> {
         detached: Option<&[u8]>,
         cache: Option<&VerifierCache>,
     ) -> Result<&'a [u8]> {
+        self.verify_content(detached.map(Content::Data), cache)
+    }
+
+    /// [`Self::verify_with`] with the detached content given as bytes or as
+    /// its SM3. Without signed attributes the signature covers the content
+    /// itself, so its SM3 alone is `Error::Malformed`.
+    pub fn verify_content(
+        &self,
+        detached: Option<Content<'_>>,
+        cache: Option<&VerifierCache>,
+    ) -> Result<&'a [u8]> {
         let verify = |message: &[u8], sig: &Signature, key: &PublicKey| match cache {
             Some(cache) => cache.verify(key, message, sig),
             None => key.verify(message, sig, DEFAULT_UID),
         };
         let content = self
             .content
+            .map(Content::Data)
             .or(detached)
             .ok_or_else(|| malformed("content is detached and none was given"))?;
         let mut first = None;
@@ -277,14 +310,22 @@ impl<'a> SignedData<'a> {
                     let digest = signer
                         .message_digest
                         .ok_or_else(|| malformed("signed attributes without messageDigest"))?;
-                    if digest != sm3(content) {
+                    if digest != content.sm3() {
                         return Err(Error::InvalidSignature);
                     }
                     let mut signed = attrs.to_vec();
                     signed[0] = 0x31;
                     verify(&signed, &sig, &cert.public_key)?;
                 }
-                None => verify(content, &sig, &cert.public_key)?,
+                None => {
+                    match content {
+                        Content::Data(data) => verify(data, &sig, &cert.public_key)?,
+                        Content::Sm3(_) => return Err(malformed(
+                            "without signed attributes the signature covers the content itself: \
+                             its SM3 is not enough",
+                        )),
+                    }
+                }
             }
             first.get_or_insert(cert_der);
         }

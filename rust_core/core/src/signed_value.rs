@@ -7,10 +7,9 @@
 //! OID) is GB/T 35275 SignedData, anything else is tried as SES.
 
 use crate::asn1::{self, tag};
-use crate::cms::SignedData;
+use crate::cms::{Content, SignedData};
 use crate::error::{Error, Result};
 use crate::ses::{Seal, SesSignature};
-use crate::sm3::sm3;
 use crate::verifier_cache::VerifierCache;
 use crate::x509::{signature_encoding, Certificate};
 
@@ -96,10 +95,20 @@ pub fn check_with(
     signed_data: &[u8],
     cache: Option<&VerifierCache>,
 ) -> Result<SignedValueReport> {
+    check_content(signed_value, Content::Data(signed_data), cache)
+}
+
+/// [`check_with`] with the signed data given as bytes or as its SM3 (SES
+/// signatures and SignedData with signed attributes need only the SM3).
+pub fn check_content(
+    signed_value: &[u8],
+    signed: Content<'_>,
+    cache: Option<&VerifierCache>,
+) -> Result<SignedValueReport> {
     if looks_like_content_info(signed_value) {
-        check_cms(signed_value, signed_data, cache)
+        check_cms(signed_value, signed, cache)
     } else {
-        check_ses(signed_value, signed_data, cache)
+        check_ses(signed_value, signed, cache)
     }
 }
 
@@ -121,7 +130,11 @@ pub fn parse(signed_value: &[u8]) -> Result<&'static str> {
     }
 }
 
-fn check_ses(der: &[u8], data: &[u8], cache: Option<&VerifierCache>) -> Result<SignedValueReport> {
+fn check_ses(
+    der: &[u8],
+    data: Content<'_>,
+    cache: Option<&VerifierCache>,
+) -> Result<SignedValueReport> {
     let s = SesSignature::parse(der)?;
     let signer = s.verify_signer_with(cache);
     let maker = s.seal.verify_maker_with(cache);
@@ -131,7 +144,7 @@ fn check_ses(der: &[u8], data: &[u8], cache: Option<&VerifierCache>) -> Result<S
         signature_error: signer.err().as_ref().map(err_text),
         seal_signature_ok: Some(maker.is_ok()),
         seal_signature_error: maker.err().as_ref().map(err_text),
-        data_hash_ok: s.data_hash_matches(data),
+        data_hash_ok: s.data_hash == data.sm3(),
         seal_name: Some(s.seal.info.name.clone()),
         es_id: Some(s.seal.info.es_id.clone()),
         seal_header_version: Some(s.seal.info.header_version),
@@ -148,12 +161,16 @@ fn check_ses(der: &[u8], data: &[u8], cache: Option<&VerifierCache>) -> Result<S
     })
 }
 
-fn check_cms(der: &[u8], data: &[u8], cache: Option<&VerifierCache>) -> Result<SignedValueReport> {
+fn check_cms(
+    der: &[u8],
+    data: Content<'_>,
+    cache: Option<&VerifierCache>,
+) -> Result<SignedValueReport> {
     let sd = SignedData::parse(der)?;
     let signer = &sd.signers[0];
-    let outcome = sd.verify_with(Some(data), cache);
+    let outcome = sd.verify_content(Some(data), cache);
     let data_hash_ok = match sd.content {
-        Some(c) => c == sm3(data) || c == data,
+        Some(c) => c == data.sm3() || data == Content::Data(c),
         // Detached: the signature (and messageDigest) covers `data` itself.
         None => outcome.is_ok(),
     };

@@ -292,3 +292,27 @@ fn cached_verification_gives_the_same_reports() {
     assert_eq!(count, 30);
     assert!(cache.ready() > 0);
 }
+
+#[test]
+fn checks_with_only_the_sm3_of_the_signed_data_agree() {
+    use sidian_core::cms::Content;
+    use sidian_core::signed_value::check_content;
+    for (dir, sign) in [
+        ("1", "Sign_0"),
+        ("n", "Sign_0"),
+        ("keyword", "Sign_1"),
+        ("keyword", "Sign_3"),
+        ("26050100800_00001", "Sign_0"),
+        ("fapiao-shili", "Sign_0"),
+    ] {
+        let base = repo_vectors_dir().join("ses").join(dir).join(sign);
+        let value = read(base.join("SignedValue.dat"));
+        let xml = read(base.join("Signature.xml"));
+        let digest = sidian_core::sm3::sm3(&xml);
+        let by_data = check(&value, &xml).unwrap();
+        let by_hash = check_content(&value, Content::Sm3(&digest), None).unwrap();
+        assert_eq!(by_hash, by_data, "{dir} {sign}");
+        let wrong = check_content(&value, Content::Sm3(&[0; 32]), None).unwrap();
+        assert!(!wrong.data_hash_ok, "{dir} {sign}");
+    }
+}

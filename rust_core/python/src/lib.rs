@@ -85,6 +85,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<seal::PySealReport>()?;
     m.add_class::<seal::PyCertSummary>()?;
     m.add_function(wrap_pyfunction!(seal::ofd_check_signed_value, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ofd_check_signed_value_sm3, m)?)?;
     m.add_function(wrap_pyfunction!(seal::ses_check_seal, m)?)?;
     m.add_function(wrap_pyfunction!(seal::ofd_parse_signed_value, m)?)?;
     m.add_function(wrap_pyfunction!(seal::x509_summary, m)?)?;

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
+use sidian_core::cms::Content;
 use sidian_core::ses_encode::{encode_seal_v4, encode_signature_v4, SealSpec};
 use sidian_core::signed_value;
 use sidian_core::verifier_cache::VerifierCache;
@@ -80,7 +81,30 @@ pub fn ofd_check_signed_value(
     let r = py
         .detach(|| signed_value::check_with(signed_value, signed_data, Some(&VERIFIERS)))
         .map_err(CoreError)?;
-    Ok(PySignedValueReport {
+    Ok(report(py, r))
+}
+
+/// Like `ofd_check_signed_value`, given only SM3 of the signed data (SES
+/// signatures, and SignedData with signed attributes or attached content).
+#[pyfunction]
+pub fn ofd_check_signed_value_sm3(
+    py: Python<'_>,
+    signed_value: &[u8],
+    data_sm3: &[u8],
+) -> PyResult<PySignedValueReport> {
+    let digest: &[u8; 32] = data_sm3
+        .try_into()
+        .map_err(|_| CoreError(sidian_core::Error::malformed("data_sm3 must be 32 bytes")))?;
+    let r = py
+        .detach(|| {
+            signed_value::check_content(signed_value, Content::Sm3(digest), Some(&VERIFIERS))
+        })
+        .map_err(CoreError)?;
+    Ok(report(py, r))
+}
+
+fn report(py: Python<'_>, r: signed_value::SignedValueReport) -> PySignedValueReport {
+    PySignedValueReport {
         format: r.format,
         signature_ok: r.signature_ok,
         signature_error: r.signature_error,
@@ -104,7 +128,7 @@ pub fn ofd_check_signed_value(
             .map(|c| PyBytes::new(py, c).unbind())
             .collect(),
         property_info: r.property_info,
-    })
+    }
 }
 
 /// Parses a signed value and its certificates without verifying anything;
