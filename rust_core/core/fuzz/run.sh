@@ -5,7 +5,7 @@
 #
 # Targets: der_signature, der_keys, sm2_parse, sm2_verify_diff,
 # sm2_sign_roundtrip, merkle_proofs, asn1_lenient, x509_cert, ses_parse,
-# cms_signed_data (see fuzz_targets/).
+# cms_signed_data, ses_encode_roundtrip (see fuzz_targets/).
 # Installs cargo-fuzz from crates.io if it is missing. cargo fuzz needs a
 # nightly compiler for -Zsanitizer=address: a rustup `nightly` toolchain is
 # used when one is installed, otherwise the stable toolchain with
