@@ -123,6 +123,7 @@ def signature_report(
         signature_ok=v.signature_ok,
         seal_signature_ok=v.seal_signature_ok,
         data_hash_ok=v.data_hash_ok,
+        check_method=parts.parsed.check_method,
         references_total=len(parts.parsed.references),
         references_failed=facts.references_failed,
         seal_name=v.seal_name,
@@ -133,6 +134,7 @@ def signature_report(
         certificate_valid_at_signing=t.valid_at_signing,
         certificate_valid_now=t.valid_now,
         seal_maker_chain=t.seal_maker_chain,
+        signature_encoding=v.signature_encoding,
         checks=facts.checks,
     )
 
@@ -165,6 +167,7 @@ def signed_value_verdict(
         certificate_valid_at_signing=t.valid_at_signing,
         certificate_valid_now=t.valid_now,
         seal_maker_chain=t.seal_maker_chain,
+        signature_encoding=v.signature_encoding,
         checks=checks,
         checked_at=format_time(now),
     )

@@ -51,6 +51,8 @@ class SignedValueFacts:
     certificate_valid_at_signing: bool | None
     certificate_valid_now: bool
     seal_maker_chain: ChainStatus | None
+    #: ``DER(n)`` or ``raw64`` (the signer's signature value).
+    signature_encoding: str = ""
     checks: list[Check] = field(default_factory=list)
 
 
@@ -61,6 +63,7 @@ class SignatureReport(SignedValueFacts):
     signature_xml: str
     signed_value: str
     type: str
+    check_method: str | None
     references_total: int
     references_failed: list[str]
 
@@ -79,6 +82,7 @@ class SignatureReport(SignedValueFacts):
             "signature_ok": self.signature_ok,
             "seal_signature_ok": self.seal_signature_ok,
             "data_hash_ok": self.data_hash_ok,
+            "check_method": self.check_method,
             "references_total": self.references_total,
             "references_failed": list(self.references_failed),
             "seal_name": self.seal_name,
@@ -89,6 +93,7 @@ class SignatureReport(SignedValueFacts):
             "certificate_valid_at_signing": self.certificate_valid_at_signing,
             "certificate_valid_now": self.certificate_valid_now,
             "seal_maker_chain": self.seal_maker_chain,
+            "signature_encoding": self.signature_encoding,
             "checks": [_check_dict(c) for c in self.checks],
         }
 

@@ -56,6 +56,9 @@ def test_agrees_with_expected_json(name: str, want: dict[str, Any]) -> None:
         assert got.type == exp["type"]
         assert got.format == FORMATS[exp["format"]]
         assert got.references_total == exp["references"]
+        assert got.check_method == exp["check_method"]
+        if "signature_encoding" in exp:
+            assert got.signature_encoding == exp["signature_encoding"]
         assert got.references_failed == exp["references_failed"]
         assert got.signature_ok is exp["signature_ok"]
         assert got.seal_signature_ok is exp.get("seal_signature_ok")

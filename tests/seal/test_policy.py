@@ -24,6 +24,7 @@ def _report(
         signature_ok=True,
         seal_signature_ok=True,
         data_hash_ok=True,
+        check_method="SM3",
         references_total=1,
         references_failed=[],
         seal_name=None,
