@@ -4,8 +4,8 @@
 with ``CheckMethod`` and each ``Reference``'s ``FileRef``/``CheckValue``,
 ``SignedValue``, ``SignatureDateTime``).
 
-XML is parsed safely without a DTD: a part containing ``<!DOCTYPE`` anywhere
-is refused before parsing, so no entity can be declared (no entity
+XML is parsed safely without a DTD (and within :data:`MAX_XML_MARKUP`
+tags): a part containing ``<!DOCTYPE`` anywhere is refused before parsing, so no entity can be declared (no entity
 expansion, no external entities; only the predefined entities and character
 references exist, and an undefined entity is a parse error). The scan is
 sound because the bytes must be in an ASCII-compatible encoding: NUL bytes
@@ -31,6 +31,7 @@ __all__ = [
     "MAX_SIGNATURES",
     "MAX_XML_BYTES",
     "MAX_XML_DEPTH",
+    "MAX_XML_MARKUP",
     "Reference",
     "SignatureEntry",
     "SignatureXml",
@@ -40,10 +41,14 @@ __all__ = [
     "parse_xml",
 ]
 
-MAX_XML_BYTES: Final = 8 * 1024 * 1024
+MAX_XML_BYTES: Final = 4 * 1024 * 1024
 MAX_XML_DEPTH: Final = 64
+#: Markup bound (``<`` characters: every element, end tag, comment and
+#: processing instruction has one), checked before parsing so the tree's
+#: memory is bounded (~100 bytes per element).
+MAX_XML_MARKUP: Final = 200_000
 MAX_SIGNATURES: Final = 1000
-MAX_REFERENCES: Final = 100_000
+MAX_REFERENCES: Final = 20_000
 
 
 def _local(tag: str) -> str:
@@ -54,6 +59,8 @@ def parse_xml(data: bytes, what: str) -> ET.Element:
     """Parses one XML part safely (see the module docs)."""
     if len(data) > MAX_XML_BYTES:
         raise OfdTooLargeError("xml_too_large", f"{what} is {len(data)} bytes")
+    if data.count(b"<") > MAX_XML_MARKUP:
+        raise OfdTooLargeError("xml_too_large", f"{what} has more than {MAX_XML_MARKUP} tags")
     if b"\x00" in data or data.startswith((b"\xfe\xff", b"\xff\xfe")):
         raise OfdMalformedError("bad_xml", f"{what} is not in an ASCII-compatible encoding")
     if b"<!DOCTYPE" in data:

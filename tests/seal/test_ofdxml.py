@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from pyservice.errors import OfdMalformedError, OfdTooLargeError
 from pyservice.seal.ofdxml import (
+    MAX_XML_BYTES,
     MAX_XML_DEPTH,
+    MAX_XML_MARKUP,
     parse_ofd_xml,
     parse_signature_xml,
     parse_signatures_xml,
@@ -50,6 +52,15 @@ def test_deep_nesting_is_refused() -> None:
     assert info.value.reason == "xml_too_deep"
     ok = b"<a>" * MAX_XML_DEPTH + b"</a>" * MAX_XML_DEPTH
     parse_xml(ok, "ok.xml")
+
+
+def test_too_much_markup_is_refused_before_parsing() -> None:
+    flat = b"<a>" + b"<b/>" * (MAX_XML_MARKUP + 1) + b"</a>"
+    with pytest.raises(OfdTooLargeError) as info:
+        parse_xml(flat, "flat.xml")
+    assert info.value.reason == "xml_too_large"
+    with pytest.raises(OfdTooLargeError):
+        parse_xml(b" " * (MAX_XML_BYTES + 1), "big.xml")
 
 
 def test_bad_xml() -> None:
