@@ -4,14 +4,15 @@
 with ``CheckMethod`` and each ``Reference``'s ``FileRef``/``CheckValue``,
 ``SignedValue``, ``SignatureDateTime``).
 
-XML is parsed safely without a DTD (and within :data:`MAX_XML_MARKUP`
-tags): a part containing ``<!DOCTYPE`` anywhere is refused before parsing,
-so no entity can be declared (no entity expansion, no external entities; only the predefined entities and character
-references exist, and an undefined entity is a parse error). The scan is
-sound because the bytes must be in an ASCII-compatible encoding: NUL bytes
-and UTF-16/32 byte-order marks are refused (OFD parts are UTF-8). Then the
-C parser of :mod:`xml.etree.ElementTree` runs (several times faster than a
-pure-Python parser with hooks), at most :data:`MAX_XML_BYTES` per part and
+XML is parsed safely without a DTD, within :data:`MAX_XML_MARKUP` tags: a
+part containing ``<!DOCTYPE`` anywhere is refused before parsing, so no
+entity can be declared (no entity expansion, no external entities; only the
+predefined entities and character references exist, and an undefined entity
+is a parse error). The scan is sound because the bytes must be in an
+ASCII-compatible encoding: NUL bytes and UTF-16/32 byte-order marks are
+refused (OFD parts are UTF-8). Then the C parser of
+:mod:`xml.etree.ElementTree` runs (several times faster than a pure-Python
+parser with hooks), at most :data:`MAX_XML_BYTES` per part and
 :data:`MAX_XML_DEPTH` levels of nesting. Elements are matched by local name,
 whatever the namespace prefix.
 """
