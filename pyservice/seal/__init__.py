@@ -35,6 +35,7 @@ __all__ = [
     "SignedValueVerdict",
     "check_seal",
     "read_signatures",
+    "unreferenced_files",
     "verify_ofd",
     "verify_signed_value",
 ]
@@ -56,11 +57,18 @@ def _locate(pkg: OfdPackage, base_dir: str, location: str) -> str:
 
 def read_signatures(pkg: OfdPackage) -> list[SignatureParts]:
     """Parse stage: every signature's parts, from ``OFD.xml`` down."""
+    return _read_signatures(pkg)[0]
+
+
+def _read_signatures(pkg: OfdPackage) -> tuple[list[SignatureParts], list[str]]:
+    """The signatures' parts and the paths of the ``Signatures.xml`` files."""
     if "OFD.xml" not in pkg:
         raise OfdMalformedError("missing_part", "the package has no OFD.xml")
     out: list[SignatureParts] = []
+    lists: list[str] = []
     for sigs_loc in parse_ofd_xml(pkg.read("OFD.xml")):
         sigs_path = _locate(pkg, "", sigs_loc)
+        lists.append(sigs_path)
         sigs_dir = posixpath.dirname(sigs_path)
         for entry in parse_signatures_xml(pkg.read(sigs_path)):
             xml_path = _locate(pkg, sigs_dir, entry.base_loc)
@@ -81,7 +89,21 @@ def read_signatures(pkg: OfdPackage) -> list[SignatureParts]:
                     referenced=referenced,
                 )
             )
-    return out
+    return out, lists
+
+
+def unreferenced_files(
+    pkg: OfdPackage, parts: Sequence[SignatureParts], signature_lists: Sequence[str]
+) -> list[str]:
+    """Package files no signature covers: not referenced by any signature,
+    and not a signature's own ``Signature.xml``/``SignedValue.dat`` or a
+    ``Signatures.xml`` list. Changing them changes no verification result
+    (fonts and resources included), so they are reported as a warning."""
+    covered = set(signature_lists)
+    for p in parts:
+        covered.update((p.signature_xml_path, p.signed_value_path))
+        covered.update(resolve("", r) for r in p.referenced)
+    return [name for name in pkg.names if name not in covered]
 
 
 def _anchors_and_now(
@@ -138,7 +160,9 @@ def verify_ofd(
     """
     anchors, now = _anchors_and_now(trust_anchors, at)
     # Parse.
-    parts = read_signatures(OfdPackage(data))
+    pkg = OfdPackage(data)
+    parts, lists = _read_signatures(pkg)
+    uncovered = unreferenced_files(pkg, parts, lists) if parts else []
     # Verify, then policy.
     pool = list(intermediates or [])
     digests = DigestCache()
@@ -150,4 +174,6 @@ def verify_ofd(
         checked_at=format_time(now),
         trust_anchors=len(anchors),
         reasons=reasons,
+        unreferenced_files=uncovered,
+        warnings=["unreferenced_files"] if uncovered else [],
     )

@@ -28,6 +28,9 @@ def render_report(name: str, report: OfdReport) -> str:
     lines = [f"{name}: {report.result}"]
     lines += [f"  {r}" for r in report.reasons]
     lines.append(f"  checked at {report.checked_at}, {report.trust_anchors} trust anchor(s)")
+    if report.unreferenced_files:
+        files = ", ".join(report.unreferenced_files)
+        lines.append(f"  ⚠ files no signature covers (not verified): {files}")
     for i, s in enumerate(report.signatures, 1):
         lines.append(f"signature {i}: {s.signature_xml} ({s.type}, {s.format})")
         for label, value in (

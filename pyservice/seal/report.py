@@ -107,6 +107,11 @@ class OfdReport:
     checked_at: str
     trust_anchors: int
     reasons: list[str] = field(default_factory=list)
+    #: Package files no signature covers (a warning: the verdict is about
+    #: the covered files only).
+    unreferenced_files: list[str] = field(default_factory=list)
+    #: Stable warning codes (``unreferenced_files``).
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -115,6 +120,8 @@ class OfdReport:
             "checked_at": self.checked_at,
             "trust_anchors": self.trust_anchors,
             "reasons": list(self.reasons),
+            "warnings": list(self.warnings),
+            "unreferenced_files": list(self.unreferenced_files),
             "signatures": [s.to_dict() for s in self.signatures],
         }
 

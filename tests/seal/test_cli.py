@@ -20,6 +20,12 @@ def test_human_report_marks_each_check() -> None:
     assert "✓ seal_signature" in result.output
     assert "seal name: 测试全国统一发票监制章国家税务总局重庆市税务局" in result.output
     assert "esID: 50011200000399" in result.output
+    assert "⚠" not in result.output
+
+
+def test_human_report_warns_about_uncovered_files() -> None:
+    result = CliRunner().invoke(main, ["verify-ofd", str(ofd_dir() / "keyword.ofd")])
+    assert "⚠ files no signature covers (not verified): Doc_0/DocumentRes.xml" in result.output
 
 
 def test_json_report(tmp_path: Path) -> None:

@@ -89,6 +89,24 @@ def test_agrees_with_expected_json(name: str, want: dict[str, Any]) -> None:
     assert report.result == ("INTACT_UNTRUSTED" if intact else "INVALID")
 
 
+def test_files_no_signature_covers_are_a_warning() -> None:
+    assert verify_ofd(ofd_bytes("1.ofd")).unreferenced_files == []
+    report = verify_ofd(ofd_bytes("keyword.ofd"))
+    assert report.unreferenced_files == [
+        "Doc_0/DocumentRes.xml",
+        "Doc_0/PublicRes.xml",
+        "Doc_0/Res/Font7.ttf",
+    ]
+    assert report.warnings == ["unreferenced_files"]
+
+    def add(e: dict[str, bytes]) -> None:
+        e["Doc_0/Res/extra.png"] = b"not signed"
+
+    report = verify_ofd(rewrite_ofd("1.ofd", add))
+    assert report.unreferenced_files == ["Doc_0/Res/extra.png"]
+    assert report.result == "INTACT_UNTRUSTED"  # a warning, not a failure
+
+
 def test_n_ofd_is_never_valid() -> None:
     data = ofd_bytes("n.ofd")
     assert verify_ofd(data).result == "INVALID"
