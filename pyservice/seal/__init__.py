@@ -60,15 +60,17 @@ def read_signatures(pkg: OfdPackage) -> list[SignatureParts]:
     return _read_signatures(pkg)[0]
 
 
-def _read_signatures(pkg: OfdPackage) -> tuple[list[SignatureParts], list[str]]:
-    """The signatures' parts and the paths of the ``Signatures.xml`` files."""
+def _read_signatures(pkg: OfdPackage) -> tuple[list[SignatureParts], set[str]]:
+    """The signatures' parts, and the package paths they cover: referenced
+    files, their own Signature.xml and SignedValue.dat, the Signatures.xml
+    lists."""
     if "OFD.xml" not in pkg:
         raise OfdMalformedError("missing_part", "the package has no OFD.xml")
     out: list[SignatureParts] = []
-    lists: list[str] = []
+    covered: set[str] = set()
     for sigs_loc in parse_ofd_xml(pkg.read("OFD.xml")):
         sigs_path = _locate(pkg, "", sigs_loc)
-        lists.append(sigs_path)
+        covered.add(sigs_path)
         sigs_dir = posixpath.dirname(sigs_path)
         for entry in parse_signatures_xml(pkg.read(sigs_path)):
             xml_path = _locate(pkg, sigs_dir, entry.base_loc)
@@ -77,7 +79,10 @@ def _read_signatures(pkg: OfdPackage) -> tuple[list[SignatureParts], list[str]]:
             value_path = _locate(pkg, posixpath.dirname(xml_path), parsed.signed_value)
             referenced: dict[str, bytes | None] = {}
             for ref in parsed.references:
-                referenced[ref.file_ref] = pkg.get(resolve("", ref.file_ref))
+                path = resolve("", ref.file_ref)
+                covered.add(path)
+                referenced[ref.file_ref] = pkg.get(path)
+            covered.update((xml_path, value_path))
             out.append(
                 SignatureParts(
                     entry=entry,
@@ -89,20 +94,19 @@ def _read_signatures(pkg: OfdPackage) -> tuple[list[SignatureParts], list[str]]:
                     referenced=referenced,
                 )
             )
-    return out, lists
+    return out, covered
 
 
-def unreferenced_files(
-    pkg: OfdPackage, parts: Sequence[SignatureParts], signature_lists: Sequence[str]
-) -> list[str]:
+def unreferenced_files(pkg: OfdPackage) -> list[str]:
     """Package files no signature covers: not referenced by any signature,
     and not a signature's own ``Signature.xml``/``SignedValue.dat`` or a
     ``Signatures.xml`` list. Changing them changes no verification result
     (fonts and resources included), so they are reported as a warning."""
-    covered = set(signature_lists)
-    for p in parts:
-        covered.update((p.signature_xml_path, p.signed_value_path))
-        covered.update(resolve("", r) for r in p.referenced)
+    parts, covered = _read_signatures(pkg)
+    return _uncovered(pkg, covered) if parts else []
+
+
+def _uncovered(pkg: OfdPackage, covered: set[str]) -> list[str]:
     return [name for name in pkg.names if name not in covered]
 
 
@@ -161,8 +165,8 @@ def verify_ofd(
     anchors, now = _anchors_and_now(trust_anchors, at)
     # Parse.
     pkg = OfdPackage(data)
-    parts, lists = _read_signatures(pkg)
-    uncovered = unreferenced_files(pkg, parts, lists) if parts else []
+    parts, covered = _read_signatures(pkg)
+    uncovered = _uncovered(pkg, covered) if parts else []
     # Verify, then policy.
     pool = list(intermediates or [])
     digests = DigestCache()

@@ -10,8 +10,9 @@ import pytest
 
 from pyservice.crypto import sm3
 from pyservice.errors import MalformedInputError, OfdMalformedError
-from pyservice.seal import verify_ofd, verify_signed_value
+from pyservice.seal import unreferenced_files, verify_ofd, verify_signed_value
 from pyservice.seal.native import check_signed_value, check_signed_value_sm3
+from pyservice.seal.package import OfdPackage
 from tests.seal_testkit import (
     T_2026,
     expected,
@@ -98,6 +99,7 @@ def test_files_no_signature_covers_are_a_warning() -> None:
         "Doc_0/Res/Font7.ttf",
     ]
     assert report.warnings == ["unreferenced_files"]
+    assert unreferenced_files(OfdPackage(ofd_bytes("keyword.ofd"))) == report.unreferenced_files
 
     def add(e: dict[str, bytes]) -> None:
         e["Doc_0/Res/extra.png"] = b"not signed"
