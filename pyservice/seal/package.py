@@ -36,6 +36,7 @@ MAX_ENTRY_BYTES: Final = 64 * 1024 * 1024
 MAX_TOTAL_BYTES: Final = 256 * 1024 * 1024
 MAX_RATIO: Final = 200
 _RATIO_MIN_BYTES: Final = 1024 * 1024
+_DOT_SEGMENTS: Final = frozenset((".", ".."))
 
 
 def _check_name(name: str) -> str:
@@ -46,7 +47,7 @@ def _check_name(name: str) -> str:
         or "\\" in name
         or "\x00" in name
         or (len(name) > 1 and name[1] == ":")
-        or any(part in ("..", ".") for part in name.split("/"))
+        or not _DOT_SEGMENTS.isdisjoint(name.split("/"))
     ):
         raise OfdMalformedError(
             "unsafe_path", f"zip entry name {name!r} is not a safe relative path"
