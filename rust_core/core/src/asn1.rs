@@ -182,13 +182,22 @@ impl<'a> Element<'a> {
     }
 
     /// Fails unless this is the universal tag `number`; `what` names the field.
+    /// SEQUENCE and SET must be constructed, every other universal type
+    /// primitive (DER has no constructed strings).
     pub fn expect(self, number: u32, what: &str) -> Result<Self> {
-        if self.is_universal(number) {
+        let want_constructed = number == tag::SEQUENCE || number == tag::SET;
+        if self.is_universal(number) && self.constructed == want_constructed {
             Ok(self)
         } else {
             Err(malformed(format!(
-                "{what}: expected universal tag {number}, found class {} tag {}",
-                self.class, self.number
+                "{what}: expected universal tag {number}, found class {} tag {}{}",
+                self.class,
+                self.number,
+                if self.constructed {
+                    " (constructed)"
+                } else {
+                    ""
+                }
             )))
         }
     }
@@ -604,6 +613,13 @@ mod tests {
         assert_eq!(kids[0].raw, &input[3..]);
         assert_eq!(kids[0].small_uint("x").unwrap(), 5);
         assert!(parse(&[0x30, 0x80, 0, 0]).is_err());
+        // A constructed OCTET STRING (BER) is not an OCTET STRING here.
+        let ber = parse(&[0x24, 0x03, 0x04, 0x01, 0xaa]).unwrap();
+        assert!(ber.octet_string("x").is_err());
+        assert_eq!(
+            parse(&[0x04, 0x01, 0xaa]).unwrap().octet_string("x"),
+            Ok(&[0xaa][..])
+        );
         for cut in 0..input.len() {
             assert!(parse(&input[..cut]).is_err());
         }
