@@ -34,7 +34,7 @@ POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
 .PHONY: help venv build run test system-deps test-services test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
-	bench-ledger bench-import loadtest soak chaos \
+	bench-ledger bench-import bench-ofd loadtest soak chaos \
 	arith-long fuzz-diff ct-check ct-grind
 
 help:
@@ -51,6 +51,7 @@ help:
 	@echo "make loadtest   scan-to-verify load scenarios vs the ceiling and the naive peer (wrk)"
 	@echo "make soak       SOAK_MINUTES (30) of steady load: worker memory and descriptors stay flat"
 	@echo "make chaos      scans while workers and Redis are killed: no wrong verdict (CHAOS_SECONDS)"
+	@echo "make bench-ofd  OFD verification throughput with per-stage cost (invoice samples)"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make arith-long SM2 field/scalar ops vs bigints, ARITH_CASES (default 20000000) each"
 	@echo "make fuzz-diff  fuzz SM2 verify against RustCrypto sm2 for FUZZ_SECONDS (default 60)"
@@ -144,6 +145,7 @@ fmt: $(DEPS_STAMP)
 bench: build
 	cargo bench --locked -p sidian-core --bench sm2 -- --warm-up-time 1 --measurement-time 4 'fresh_key \(parse'
 	$(PY) benchmarks/crypto.py
+	@$(MAKE) bench-ofd
 
 # Ledger: append throughput into SQLite (hashing + STH signing) and proofs
 # from the store; LEDGER_SIZE=10000000 for the 10M figure (takes minutes).
@@ -176,6 +178,10 @@ soak: build test-services
 CHAOS_SECONDS ?= 60
 chaos: build test-services
 	$(PY) -m loadtests.chaos --workers $(LOAD_WORKERS) --seconds $(CHAOS_SECONDS)
+
+# OFD verification: invoice files/s on one core, cost per stage.
+bench-ofd: build
+	$(PY) benchmarks/ofd.py
 
 fuzz:
 	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }
