@@ -34,7 +34,7 @@ POINT_CASES ?= 2000
 CT_SECONDS ?= 20
 
 .PHONY: help venv build run test system-deps test-services test-rust test-py lint clippy rustfmt-check ruff typecheck fmt bench fuzz clean \
-	bench-ledger bench-import \
+	bench-ledger bench-import bench-ofd loadtest soak chaos \
 	arith-long fuzz-diff ct-check ct-grind
 
 help:
@@ -48,6 +48,10 @@ help:
 	@echo "make bench      python benchmarks/crypto.py"
 	@echo "make bench-ledger  ledger append/proof benchmark (LEDGER_SIZE, default 1000000)"
 	@echo "make bench-import  bulk licence import benchmark (IMPORT_ROWS, default 1000000)"
+	@echo "make loadtest   scan-to-verify load scenarios vs the ceiling and the naive peer (wrk)"
+	@echo "make soak       SOAK_MINUTES (30) of steady load: worker memory and descriptors stay flat"
+	@echo "make chaos      scans while workers and Redis are killed: no wrong verdict (CHAOS_SECONDS)"
+	@echo "make bench-ofd  OFD verification throughput with per-stage cost (invoice samples)"
 	@echo "make fuzz       each fuzz target for FUZZ_SECONDS (default 60)"
 	@echo "make arith-long SM2 field/scalar ops vs bigints, ARITH_CASES (default 20000000) each"
 	@echo "make fuzz-diff  fuzz SM2 verify against RustCrypto sm2 for FUZZ_SECONDS (default 60)"
@@ -141,6 +145,7 @@ fmt: $(DEPS_STAMP)
 bench: build
 	cargo bench --locked -p sidian-core --bench sm2 -- --warm-up-time 1 --measurement-time 4 'fresh_key \(parse'
 	$(PY) benchmarks/crypto.py
+	@$(MAKE) bench-ofd
 
 # Ledger: append throughput into SQLite (hashing + STH signing) and proofs
 # from the store; LEDGER_SIZE=10000000 for the 10M figure (takes minutes).
@@ -153,6 +158,30 @@ bench-ledger: build
 IMPORT_ROWS ?= 1000000
 bench-import: build
 	$(PY) benchmarks/import_bulk.py --rows $(IMPORT_ROWS)
+
+# Load tests (loadtests/run.py): Redis, the service (LOAD_WORKERS workers),
+# the ceiling and the naive peer on 127.0.0.1, wrk scenarios, one table;
+# results in loadtests/results/latest.json. Bounded: LOAD_SECONDS per run.
+LOAD_WORKERS ?= 2
+LOAD_SECONDS ?= 10
+loadtest: build test-services
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(PY) -m loadtests.run --workers $(LOAD_WORKERS) --duration $(LOAD_SECONDS)
+
+# Steady load for SOAK_MINUTES (default 30): worker memory and descriptors must stay flat.
+SOAK_MINUTES ?= 30
+soak: build test-services
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(PY) -m loadtests.soak --workers $(LOAD_WORKERS) --minutes $(SOAK_MINUTES)
+
+# Scans while a worker is killed and Redis stopped at random moments: no wrong verdict.
+CHAOS_SECONDS ?= 60
+chaos: build test-services
+	$(PY) -m loadtests.chaos --workers $(LOAD_WORKERS) --seconds $(CHAOS_SECONDS)
+
+# OFD verification: invoice files/s on one core, cost per stage.
+bench-ofd: build
+	$(PY) benchmarks/ofd.py
 
 fuzz:
 	@[ -x $(FUZZ_DIR)/run.sh ] || { echo "error: $(FUZZ_DIR)/run.sh is missing" >&2; exit 1; }

@@ -10,10 +10,13 @@ from typing import Final, Literal, final
 __all__ = [
     "DEFAULT_UID",
     "MAX_UID_LEN",
+    "CertSummary",
     "MerkleTree",
     "PanicException",
     "PrivateKey",
     "PublicKey",
+    "SealReport",
+    "SignedValueReport",
     "Sm2Verifier",
     "Sm3",
     "_sign_digest_with_nonce",
@@ -30,15 +33,24 @@ __all__ = [
     "merkle_root_plan",
     "merkle_verify_consistency",
     "merkle_verify_inclusion",
+    "ofd_check_signed_value",
+    "ofd_check_signed_value_sm3",
+    "ofd_parse_signed_value",
     "qr_decode",
     "qr_licence_ref",
     "qr_sign",
     "qr_verify",
+    "ses_check_seal",
+    "ses_encode_seal_v4",
+    "ses_encode_signature_v4",
     "sm2_verify",
     "sm2_verify_batch",
     "sm3",
     "sm4_gcm_decrypt",
     "sm4_gcm_encrypt",
+    "x509_evaluate_chain",
+    "x509_issue_certificate",
+    "x509_summary",
 ]
 
 DEFAULT_UID: Final[bytes]
@@ -193,3 +205,128 @@ def qr_sign(
 ) -> str: ...
 def qr_decode(text: bytes) -> _QrFields: ...
 def qr_verify(verifier: Sm2Verifier, text: bytes, now: int) -> _QrFields: ...
+
+# Seals, OFD signed values, SM2 certificates (pyservice.seal wraps these).
+
+@final
+class SignedValueReport:
+    @property
+    def format(self) -> str: ...
+    @property
+    def signature_ok(self) -> bool: ...
+    @property
+    def signature_error(self) -> str | None: ...
+    @property
+    def seal_signature_ok(self) -> bool | None: ...
+    @property
+    def seal_signature_error(self) -> str | None: ...
+    @property
+    def data_hash_ok(self) -> bool: ...
+    @property
+    def seal_name(self) -> str | None: ...
+    @property
+    def es_id(self) -> str | None: ...
+    @property
+    def seal_header_version(self) -> int | None: ...
+    @property
+    def seal_valid_start(self) -> int | None: ...
+    @property
+    def seal_valid_end(self) -> int | None: ...
+    @property
+    def signer_in_seal_cert_list(self) -> bool | None: ...
+    @property
+    def signed_at(self) -> int | None: ...
+    @property
+    def time_info(self) -> str | None: ...
+    @property
+    def signature_encoding(self) -> str: ...
+    @property
+    def signer_cert(self) -> bytes | None: ...
+    @property
+    def seal_maker_cert(self) -> bytes | None: ...
+    @property
+    def extra_certs(self) -> list[bytes]: ...
+    @property
+    def property_info(self) -> str | None: ...
+
+@final
+class SealReport:
+    @property
+    def format(self) -> str: ...
+    @property
+    def seal_signature_ok(self) -> bool: ...
+    @property
+    def seal_signature_error(self) -> str | None: ...
+    @property
+    def seal_name(self) -> str: ...
+    @property
+    def es_id(self) -> str: ...
+    @property
+    def valid_start(self) -> int: ...
+    @property
+    def valid_end(self) -> int: ...
+    @property
+    def picture_type(self) -> str: ...
+    @property
+    def maker_cert(self) -> bytes: ...
+    @property
+    def cert_list(self) -> list[bytes]: ...
+
+@final
+class CertSummary:
+    @property
+    def subject(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def serial_hex(self) -> str: ...
+    @property
+    def not_before(self) -> int: ...
+    @property
+    def not_after(self) -> int: ...
+
+def ofd_check_signed_value(signed_value: bytes, signed_data: bytes) -> SignedValueReport: ...
+def ofd_check_signed_value_sm3(signed_value: bytes, data_sm3: bytes) -> SignedValueReport: ...
+def ofd_parse_signed_value(signed_value: bytes) -> str: ...
+def ses_check_seal(data: bytes) -> SealReport: ...
+def x509_summary(der: bytes) -> CertSummary: ...
+def x509_evaluate_chain(
+    leaf: bytes, pool: list[bytes], anchors: list[bytes], times: list[int]
+) -> tuple[int, list[str], list[bool]]: ...
+def x509_issue_certificate(
+    subject: PublicKey,
+    issuer_key: PrivateKey,
+    *,
+    serial: bytes,
+    subject_cn: str,
+    issuer_cn: str,
+    not_before: int,
+    not_after: int,
+    ca: bool,
+) -> bytes: ...
+def ses_encode_seal_v4(
+    *,
+    vid: str,
+    es_id: str,
+    seal_type: int,
+    name: str,
+    signer_certs: list[bytes],
+    create_date: int,
+    valid_start: int,
+    valid_end: int,
+    picture_type: str,
+    picture: bytes,
+    width: int,
+    height: int,
+    maker_key: PrivateKey,
+    maker_cert: bytes,
+) -> bytes: ...
+def ses_encode_signature_v4(
+    seal: bytes,
+    signer_key: PrivateKey,
+    signer_cert: bytes,
+    *,
+    data_hash: bytes,
+    property_info: str,
+    time: int,
+) -> bytes: ...

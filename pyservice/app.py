@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Final
 
@@ -68,7 +69,13 @@ def create_app(
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
     app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
+    if settings.expose_worker:
+        app.on_response_prepare.append(_worker_header)
     return app
+
+
+async def _worker_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["X-Sidian-Worker"] = str(os.getpid())
 
 
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:

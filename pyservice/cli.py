@@ -20,6 +20,7 @@ from pyservice.ledger.keys import load_ledger_public_key
 from pyservice.ledger.sth import sth_to_json
 from pyservice.ledger.verify import verify_ledger
 from pyservice.registry.cli import register as register_registry_commands
+from pyservice.seal.cli import verify_ofd_command
 from pyservice.settings import Settings
 from pyservice.store import Store, open_store
 
@@ -200,3 +201,8 @@ def ledger_proof_consistency(data_dir: Path | None, first: int, second: int) -> 
     finally:
         store.close()
     _echo_json(result.to_json())
+
+
+# ------------------------------------------------------------------ seal --
+
+main.add_command(verify_ofd_command)

@@ -22,6 +22,8 @@ __all__ = [
     "MalformedTokenError",
     "NonceCheckUnavailableError",
     "NotFoundError",
+    "OfdMalformedError",
+    "OfdTooLargeError",
     "SidianError",
     "StatusUnavailableError",
     "TokenExpiredError",
@@ -53,6 +55,29 @@ class MalformedTokenError(MalformedInputError):
     well-formed 104-byte token (formats.md §QR token)."""
 
     code = "malformed_token"
+
+
+class OfdMalformedError(MalformedInputError):
+    """An OFD package that cannot be read safely or lacks a part it names:
+    not a zip, unsafe entry names, bad XML, a missing Signatures.xml or
+    Signature.xml. ``reason`` is a stable sub-code (``not_zip``,
+    ``unsafe_path``, ``xml_forbidden``, ``missing_part``, …)."""
+
+    code = "malformed_ofd"
+    http_status = 400
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+class OfdTooLargeError(OfdMalformedError):
+    """An OFD package over a bound: too many entries, an entry or the total
+    uncompressed size too large, a suspicious compression ratio (zip bomb),
+    XML nested too deeply."""
+
+    code = "ofd_too_large"
+    http_status = 413
 
 
 class InvalidSignatureError(SidianError):

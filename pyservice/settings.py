@@ -46,6 +46,9 @@ class Settings:
     #: How often each process polls the store for status changes made
     #: elsewhere (the CLI, an instance without Redis).
     status_poll_interval: float = 0.5
+    #: Name the answering worker (``X-Sidian-Worker: <pid>``) on every
+    #: response: for load tests that must see every worker, off by default.
+    expose_worker: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -93,6 +96,7 @@ class Settings:
             "workers": int,
             "status_max_staleness": float,
             "status_poll_interval": float,
+            "expose_worker": _flag,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):
@@ -105,6 +109,15 @@ class Settings:
             return cls(**values)  # type: ignore[arg-type]
         except ValueError as exc:
             raise ValueError(f"invalid {ENV_PREFIX}* setting: {exc}") from exc
+
+
+def _flag(raw: str) -> bool:
+    value = raw.lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
 
 
 def _parse(name: str, raw: str, parser: Callable[[str], _T]) -> _T:

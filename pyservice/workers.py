@@ -16,8 +16,10 @@ With more, this process becomes a small supervisor:
 4. on SIGTERM or SIGINT it forwards SIGTERM to every worker (aiohttp's
    graceful shutdown: stop accepting, finish requests, run ``cleanup_ctx``),
    waits up to ``SHUTDOWN_TIMEOUT`` seconds (then SIGKILL) and exits 0;
-   if a worker dies on its own, the others are stopped and the exit status
-   is 1 (a process manager restarts the service as a whole).
+5. a worker that dies on its own is replaced (its metrics files marked
+   dead first); if more than ``MAX_RESTARTS`` die within
+   ``RESTART_WINDOW`` seconds something is wrong beyond one process, so the
+   others are stopped and the exit status is 1 (for a process manager).
 
 A request body larger than ``settings.max_body_bytes`` gets 413 in every
 worker (``client_max_size`` of :func:`~pyservice.app.create_app`).
@@ -46,13 +48,16 @@ from pyservice.ledger.keys import load_or_create_ledger_key
 from pyservice.settings import Settings
 from pyservice.store import open_store
 
-__all__ = ["MULTIPROC_ENV", "SHUTDOWN_TIMEOUT", "run"]
+__all__ = ["MAX_RESTARTS", "MULTIPROC_ENV", "RESTART_WINDOW", "SHUTDOWN_TIMEOUT", "run"]
 
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Seconds workers get to finish after SIGTERM before they are killed.
 SHUTDOWN_TIMEOUT = 30.0
+#: Replacements of dead workers allowed within RESTART_WINDOW seconds.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 60.0
 
 
 def _serve_here(settings: Settings, *, reuse_port: bool) -> None:
@@ -114,22 +119,45 @@ def _supervise(settings: Settings) -> int:
 
     old_handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     workers: list[BaseProcess] = []
+    restarts: list[float] = []
     status = 0
+
+    def spawn(index: int) -> BaseProcess:
+        process = context.Process(
+            target=_worker_main, args=(settings,), name=f"sidian-worker-{index}"
+        )
+        process.start()
+        return process
+
     try:
-        for index in range(settings.workers):
-            process = context.Process(
-                target=_worker_main, args=(settings,), name=f"sidian-worker-{index}"
-            )
-            process.start()
-            workers.append(process)
+        workers.extend(spawn(index) for index in range(settings.workers))
         log.info(
             "serving on http://%s:%d with %d workers", settings.host, settings.port, len(workers)
         )
         while not stopping:
-            if any(not p.is_alive() for p in workers):
-                log.error("a worker exited unexpectedly; stopping the others")
-                status = 1
-                break
+            for index, process in enumerate(workers):
+                if process.is_alive() or stopping:
+                    continue
+                now = time.monotonic()
+                restarts[:] = [t for t in restarts if now - t < RESTART_WINDOW]
+                if len(restarts) >= MAX_RESTARTS:
+                    log.error(
+                        "workers keep dying (%d in %.0f s); stopping",
+                        MAX_RESTARTS + 1,
+                        RESTART_WINDOW,
+                    )
+                    status = 1
+                    stopping = True
+                    break
+                log.error(
+                    "worker %s exited (code %s); starting a replacement",
+                    process.pid,
+                    process.exitcode,
+                )
+                if process.pid is not None:
+                    multiprocess.mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
+                restarts.append(now)
+                workers[index] = spawn(index)
             time.sleep(0.1)
     finally:
         _stop(workers)

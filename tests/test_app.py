@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -221,3 +223,13 @@ async def test_registry_and_keys_are_wired(
     assert verifier is not None
     verifier.verify(b"token", key.sign(b"token"))
     assert registry.registry.ledger is app[LEDGER]
+
+
+async def test_worker_header_only_when_asked(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    plain = await aiohttp_client(create_app(settings))
+    assert "X-Sidian-Worker" not in (await plain.get("/healthz")).headers
+    exposed = await aiohttp_client(create_app(dataclasses.replace(settings, expose_worker=True)))
+    response = await exposed.get("/healthz")
+    assert response.headers["X-Sidian-Worker"] == str(os.getpid())

@@ -6,7 +6,7 @@ import pytest
 
 from pyservice import errors
 
-ALL = [
+ALL: list[type[errors.SidianError]] = [
     errors.MalformedInputError,
     errors.InvalidSignatureError,
     errors.InvalidTagError,
@@ -19,6 +19,8 @@ ALL = [
     errors.TokenTimeError,
     errors.TokenExpiredError,
     errors.TokenNotYetValidError,
+    errors.OfdMalformedError,
+    errors.OfdTooLargeError,
 ]
 #: Dependency failures: 5xx, never caused by the request itself.
 UNAVAILABLE = [errors.StatusUnavailableError, errors.NonceCheckUnavailableError]
@@ -40,7 +42,8 @@ def test_unavailable_errors_are_503() -> None:
 
 
 def test_codes_are_distinct() -> None:
-    codes = [cls.code for cls in [errors.SidianError, *ALL, *UNAVAILABLE]]
+    everything: list[type[errors.SidianError]] = [errors.SidianError, *ALL, *UNAVAILABLE]
+    codes = [cls.code for cls in everything]
     assert len(set(codes)) == len(codes)
 
 
@@ -60,6 +63,16 @@ def test_codes_are_the_documented_ones() -> None:
     assert errors.TokenExpiredError.code == "token_expired"
     assert errors.TokenNotYetValidError.code == "token_not_yet_valid"
     assert errors.StatusUnavailableError.code == "status_unavailable"
+    assert errors.OfdMalformedError.code == "malformed_ofd"
+    assert errors.OfdTooLargeError.code == "ofd_too_large"
+    assert errors.OfdTooLargeError.http_status == 413
+
+
+def test_ofd_errors_carry_a_reason_and_are_malformed_input() -> None:
+    err = errors.OfdTooLargeError("entry_too_large", "Doc_0/x is 5 GB")
+    assert isinstance(err, errors.MalformedInputError)
+    assert err.reason == "entry_too_large"
+    assert str(err) == "entry_too_large: Doc_0/x is 5 GB"
 
 
 def test_malformed_input_is_a_value_error() -> None:

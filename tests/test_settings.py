@@ -84,3 +84,13 @@ def test_service_variables() -> None:
     assert Settings.from_env({"SIDIAN_REDIS_URL": ""}).redis_url is None
     assert Settings().redis_url is None
     assert Settings().workers == 1
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1", True), ("on", True), ("no", False), ("", False)])
+def test_expose_worker_flag(raw: str, value: bool) -> None:
+    assert Settings.from_env({"SIDIAN_EXPOSE_WORKER": raw}).expose_worker is value
+
+
+def test_expose_worker_rejects_other_words() -> None:
+    with pytest.raises(ValueError, match="SIDIAN_EXPOSE_WORKER"):
+        Settings.from_env({"SIDIAN_EXPOSE_WORKER": "maybe"})

@@ -4,6 +4,7 @@ sockets, a real redis-server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -48,25 +49,28 @@ def readyz_count(metrics: str) -> float:
     return total
 
 
-def test_two_workers_share_the_port_and_the_metrics(
-    tmp_path: Path, redis_server: RedisServer
-) -> None:
+def _serve(tmp_path: Path, *extra: str) -> tuple[str, Path, IO[bytes], subprocess.Popen[bytes]]:
+    """``sidian serve --workers 2`` on a free port, logging to serve.log."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
     env["TMPDIR"] = str(tmp_path)  # where the metrics directory is made
     command = [
         sys.executable, "-m", "pyservice", "serve",
-        "--port", str(port),
-        "--workers", "2",
-        "--redis-url", redis_server.url,
-        "--data-dir", str(tmp_path / "data"),
+        "--port", str(port), "--workers", "2", "--data-dir", str(tmp_path / "data"), *extra,
     ]  # fmt: skip
     log = tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, env=env, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
-        )
+    log_file = log.open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command, env=env, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
+    )
+    return f"http://127.0.0.1:{port}", log, log_file, process
+
+
+def test_two_workers_share_the_port_and_the_metrics(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    base, log, log_file, process = _serve(tmp_path, "--redis-url", redis_server.url)
+    with log_file:
         try:
             answered = 0
             deadline = time.monotonic() + 60
@@ -153,3 +157,45 @@ def test_sigint_also_stops_cleanly(tmp_path: Path) -> None:
         err = process.stderr.read().decode()
         process.stderr.close()
     assert not re.search(r"Traceback", err), err
+
+
+def _worker_pids(base: str, want: int, deadline: float) -> set[int]:
+    pids: set[int] = set()
+    while len(pids) < want:
+        assert time.monotonic() < deadline, f"only workers {pids} answered"
+        try:
+            status, body = get(f"{base}/readyz")
+        except OSError:
+            time.sleep(0.1)
+            continue
+        if status == 200:
+            pids.add(json.loads(body)["worker"])
+    return pids
+
+
+def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
+    base, log, log_file, process = _serve(tmp_path)
+    with log_file:
+        try:
+            first = _worker_pids(base, 2, time.monotonic() + 60)
+            victim = min(first)
+            os.kill(victim, signal.SIGKILL)
+            # The service keeps answering, and a new worker takes the victim's place.
+            deadline = time.monotonic() + 60
+            seen: set[int] = set()
+            while not (seen - first):
+                assert time.monotonic() < deadline, f"no replacement for {victim}: {seen}"
+                with contextlib.suppress(OSError):
+                    status, body = get(f"{base}/readyz")
+                    if status == 200:
+                        seen.add(json.loads(body)["worker"])
+                time.sleep(0.05)
+            assert victim not in seen
+            assert process.poll() is None
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=EXIT_BOUND) == 0, log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "starting a replacement" in log.read_text()

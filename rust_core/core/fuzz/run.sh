@@ -4,7 +4,8 @@
 #   rust_core/core/fuzz/run.sh TARGET SECONDS [extra libFuzzer flags...]
 #
 # Targets: der_signature, der_keys, sm2_parse, sm2_verify_diff,
-# sm2_sign_roundtrip, qr_token (see fuzz_targets/).
+# sm2_sign_roundtrip, merkle_proofs, qr_token, asn1_lenient, x509_cert, ses_parse,
+# cms_signed_data, ses_encode_roundtrip (see fuzz_targets/).
 # Installs cargo-fuzz from crates.io if it is missing. cargo fuzz needs a
 # nightly compiler for -Zsanitizer=address: a rustup `nightly` toolchain is
 # used when one is installed, otherwise the stable toolchain with
@@ -63,8 +64,14 @@ mkdir -p "$corpus"
 seeds=()
 [ -d "$here/seeds/$target" ] && seeds=("$here/seeds/$target")
 
+# Seals and signed values are 8–40 KB: let those targets mutate whole files.
+max_len=4096
+case $target in
+  ses_parse) max_len=65536 ;;
+esac
+
 echo "fuzzing $target for ${seconds}s with the $toolchain toolchain" >&2
 # cargo fuzz expects to run from the crate that holds fuzz/.
 cd "$here/.."
 exec "${cargo_cmd[@]}" fuzz run "${target_dir_args[@]}" "$target" "$corpus" "${seeds[@]}" -- \
-  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 "$@"
+  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 "$@"

@@ -12,6 +12,7 @@ mod gcm;
 mod hash;
 mod merkle;
 mod qr;
+mod seal;
 mod sm2;
 
 use pyo3::prelude::*;
@@ -85,5 +86,17 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(qr::qr_sign, m)?)?;
     m.add_function(wrap_pyfunction!(qr::qr_decode, m)?)?;
     m.add_function(wrap_pyfunction!(qr::qr_verify, m)?)?;
+    m.add_class::<seal::PySignedValueReport>()?;
+    m.add_class::<seal::PySealReport>()?;
+    m.add_class::<seal::PyCertSummary>()?;
+    m.add_function(wrap_pyfunction!(seal::ofd_check_signed_value, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ofd_check_signed_value_sm3, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ses_check_seal, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ofd_parse_signed_value, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::x509_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::x509_evaluate_chain, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::x509_issue_certificate, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ses_encode_seal_v4, m)?)?;
+    m.add_function(wrap_pyfunction!(seal::ses_encode_signature_v4, m)?)?;
     Ok(())
 }

@@ -3,6 +3,8 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod certs;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,189 @@
+"""Helpers for the seal/OFD tests: the shared OFD vectors and expected.json,
+and rewriting an OFD zip with changed, added or removed entries."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyservice.crypto import PrivateKey, sm3
+from pyservice.seal.native import encode_seal_v4, encode_signature_v4, issue_certificate
+from tests.crypto_testkit import vectors_dir
+
+T_2024 = 1_704_067_200
+T_2026 = 1_767_225_600
+T_2029 = 1_861_920_000
+T_2030 = 1_893_456_000
+
+__all__ = [
+    "T_2024",
+    "T_2026",
+    "T_2029",
+    "T_2030",
+    "Pki",
+    "expected",
+    "make_pki",
+    "make_seal",
+    "make_signed_ofd",
+    "ofd_bytes",
+    "ofd_dir",
+    "ofd_entries",
+    "rewrite_ofd",
+    "rewrite_ofd_bytes",
+    "seal_bytes",
+    "zip_of",
+]
+
+
+def ofd_dir() -> Path:
+    return vectors_dir() / "ses" / "ofd"
+
+
+def ofd_bytes(name: str) -> bytes:
+    return (ofd_dir() / name).read_bytes()
+
+
+def seal_bytes(name: str) -> bytes:
+    return (vectors_dir() / "ses" / "seal" / name).read_bytes()
+
+
+def expected() -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((vectors_dir() / "ses" / "expected.json").read_text())
+    return data
+
+
+def ofd_entries(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {i.filename: z.read(i) for i in z.infolist() if not i.is_dir()}
+
+
+def zip_of(entries: Mapping[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def rewrite_ofd(name: str, change: Callable[[dict[str, bytes]], None]) -> bytes:
+    """The OFD vector ``name`` with its entries changed in place by ``change``."""
+    return rewrite_ofd_bytes(ofd_bytes(name), change)
+
+
+def rewrite_ofd_bytes(data: bytes, change: Callable[[dict[str, bytes]], None]) -> bytes:
+    """The OFD ``data`` with its entries changed in place by ``change``."""
+    entries = ofd_entries(data)
+    change(entries)
+    return zip_of(entries)
+
+
+@dataclass(frozen=True)
+class Pki:
+    """Root → intermediate → seal maker and signer (valid 2024-2029)."""
+
+    root: bytes
+    intermediate: bytes
+    maker_key: PrivateKey
+    maker: bytes
+    signer_key: PrivateKey
+    signer: bytes
+
+
+def make_pki() -> Pki:
+    root_key, int_key = PrivateKey.generate(), PrivateKey.generate()
+    maker_key, signer_key = PrivateKey.generate(), PrivateKey.generate()
+
+    def cert(key: PrivateKey, issuer: PrivateKey, serial: int, names: tuple[str, str]) -> bytes:
+        return issue_certificate(
+            key.public_key(),
+            issuer,
+            serial=serial.to_bytes(8, "big"),
+            subject_cn=names[0],
+            issuer_cn=names[1],
+            not_before=T_2024,
+            not_after=T_2029,
+            ca=serial <= 2,
+        )
+
+    return Pki(
+        root=cert(root_key, root_key, 1, ("Test Root", "Test Root")),
+        intermediate=cert(int_key, root_key, 2, ("Test Seal CA", "Test Root")),
+        maker_key=maker_key,
+        maker=cert(maker_key, int_key, 3, ("平台制章系统", "Test Seal CA")),
+        signer_key=signer_key,
+        signer=cert(signer_key, int_key, 4, ("某单位", "Test Seal CA")),
+    )
+
+
+def make_seal(pki: Pki, *, picture_type: str = "PNG", name: str = "某单位合同专用章") -> bytes:
+    """One of our V4 seals for ``pki``'s signer, valid 2024-2029."""
+    return encode_seal_v4(
+        vid="SIDIAN",
+        es_id="11010000000001",
+        seal_type=1,
+        name=name,
+        signer_certs=[pki.signer],
+        create_date=T_2024,
+        valid_start=T_2024,
+        valid_end=T_2029,
+        picture_type=picture_type,
+        picture=b"\x89PNG\r\n\x1a\n",
+        width=40,
+        height=40,
+        maker_key=pki.maker_key,
+        maker_cert=pki.maker,
+    )
+
+
+def make_signed_ofd(pki: Pki, *, signed_at: int = T_2026) -> bytes:
+    """A minimal OFD signed with one of our own V4 seals: Document.xml and
+    OFD.xml referenced by SM3, SignedValue.dat over SM3(Signature.xml)."""
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    document = f"<ofd:Document {ns}><ofd:CommonData/></ofd:Document>".encode()
+    ofd_xml = (
+        f'<ofd:OFD {ns} Version="1.1"><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>'
+        "<ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures></ofd:DocBody></ofd:OFD>"
+    ).encode()
+
+    def ref(path: str, data: bytes) -> str:
+        value = base64.b64encode(sm3(data)).decode()
+        check = f"<ofd:CheckValue>{value}</ofd:CheckValue>"
+        return f'<ofd:Reference FileRef="{path}">{check}</ofd:Reference>'
+
+    signature_xml = (
+        f"<ofd:Signature {ns}><ofd:SignedInfo>"
+        "<ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod>"
+        '<ofd:References CheckMethod="1.2.156.10197.1.401">'
+        + ref("/Doc_0/Document.xml", document)
+        + ref("/OFD.xml", ofd_xml)
+        + "</ofd:References></ofd:SignedInfo>"
+        "<ofd:SignedValue>/Doc_0/Signs/Sign_0/SignedValue.dat</ofd:SignedValue></ofd:Signature>"
+    ).encode()
+    seal = make_seal(pki)
+    value = encode_signature_v4(
+        seal,
+        pki.signer_key,
+        pki.signer,
+        data_hash=sm3(signature_xml),
+        property_info="/Doc_0/Signs/Sign_0/Signature.xml",
+        time=signed_at,
+    )
+    signatures = (
+        f"<ofd:Signatures {ns}><ofd:MaxSignId>1</ofd:MaxSignId>"
+        '<ofd:Signature ID="1" Type="Seal" BaseLoc="Sign_0/Signature.xml"/></ofd:Signatures>'
+    ).encode()
+    return zip_of(
+        {
+            "OFD.xml": ofd_xml,
+            "Doc_0/Document.xml": document,
+            "Doc_0/Signs/Signatures.xml": signatures,
+            "Doc_0/Signs/Sign_0/Signature.xml": signature_xml,
+            "Doc_0/Signs/Sign_0/SignedValue.dat": value,
+        }
+    )
