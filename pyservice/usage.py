@@ -74,8 +74,10 @@ class UsageRecorder:
         self._queue: list[UsageRow] = []
         #: Batches stored but whose ledger entry is not committed yet.
         self._unledgered: list[dict[str, Any]] = []
+        self._entries: set[asyncio.Future[int]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.dropped = 0
         self.written = 0
 
@@ -83,11 +85,15 @@ class UsageRecorder:
         self._task = asyncio.create_task(self._run(), name="usage-recorder")
 
     async def close(self) -> None:
+        # Stop the loop between flushes (never cancel one midway: a store
+        # write cut off in its thread could be written and re-queued).
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
+        if self._entries:
+            await asyncio.gather(*self._entries, return_exceptions=True)
         try:
             await self.flush()
         except Exception:  # the store or the ledger is gone: say what is lost
@@ -133,7 +139,7 @@ class UsageRecorder:
         return len(self._queue)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
@@ -146,33 +152,46 @@ class UsageRecorder:
         """Write everything queued now: rows, then the ledger entry."""
         written = 0
         while self._unledgered:
-            await self._ledger.append(self._unledgered[0])
-            self._unledgered.pop(0)
+            entry = self._unledgered.pop(0)
+            await self._commit_entry(entry)
         while self._queue:
             batch, self._queue = self._queue[: self._batch_size], self._queue[self._batch_size :]
+            root = merkle.root([record_leaf(row) for row in batch])
+            rows = [replace(row, batch_root=root) for row in batch]
             try:
-                await self._write(batch)
-            except BaseException:
-                self._queue[:0] = batch
+                await asyncio.to_thread(self._store.usage_append, rows)
+            except Exception:
+                self._queue[:0] = batch  # not stored: try again later
                 raise
-            written += len(batch)
-        self.written += written
+            written += len(rows)
+            self.written += len(rows)
+            # The rows are stored: from here only the ledger entry is retried.
+            await self._commit_entry(
+                {
+                    "kind": "usage.batch",
+                    "root": root.hex(),
+                    "count": len(rows),
+                    "first": rows[0].record_id,
+                    "last": rows[-1].record_id,
+                }
+            )
         return written
 
-    async def _write(self, batch: list[UsageRow]) -> None:
-        root = merkle.root([record_leaf(row) for row in batch])
-        rows = [replace(row, batch_root=root) for row in batch]
-        await asyncio.to_thread(self._store.usage_append, rows)
-        entry = {
-            "kind": "usage.batch",
-            "root": root.hex(),
-            "count": len(rows),
-            "first": rows[0].record_id,
-            "last": rows[-1].record_id,
-        }
+    async def _commit_entry(self, entry: dict[str, Any]) -> None:
         try:
-            await self._ledger.append(entry)
+            future = self._ledger.append_nowait(entry)
         except Exception:
-            # The rows are stored: only the ledger entry is retried.
+            self._unledgered.append(entry)
+            raise
+        self._entries.add(future)
+        future.add_done_callback(self._entries.discard)
+        try:
+            # Shielded: a cancelled flush does not withdraw a queued entry
+            # (close() waits for it), so no entry is appended twice.
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
             self._unledgered.append(entry)
             log.warning("usage batch stored; its ledger entry will be retried")
+            raise

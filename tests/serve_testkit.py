@@ -1,0 +1,61 @@
+"""Starting ``sidian serve --workers 2`` as a real process group for tests,
+and plain HTTP calls to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+from tests.conftest import REPO_ROOT
+from tests.redis_testkit import free_port
+
+
+def get(url: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Connection": "close"})  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def serve_two_workers(
+    tmp_path: Path, *extra: str, env: Mapping[str, str] | None = None
+) -> tuple[str, Path, IO[bytes], subprocess.Popen[bytes]]:
+    """``sidian serve --workers 2`` on a free port, logging to serve.log;
+    ``env`` adds ``SIDIAN_*`` settings."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
+    environ["TMPDIR"] = str(tmp_path)  # where the metrics directory is made
+    environ.update(env or {})
+    command = [
+        sys.executable, "-m", "pyservice", "serve",
+        "--port", str(port), "--workers", "2", "--data-dir", str(tmp_path / "data"), *extra,
+    ]  # fmt: skip
+    log = tmp_path / "serve.log"
+    log_file = log.open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command, env=environ, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
+    )
+    return f"http://127.0.0.1:{port}", log, log_file, process
+
+
+def post(url: str, body: object) -> tuple[int, dict[str, str], bytes]:
+    """POST JSON; status, headers and body (errors included)."""
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Connection": "close", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
