@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -59,3 +60,20 @@ def post(url: str, body: object) -> tuple[int, dict[str, str], bytes]:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
+
+
+#: Longest a clean shutdown may take.
+EXIT_BOUND = 20.0
+
+
+def stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    """SIGTERM; the supervisor must exit 0 within ``EXIT_BOUND``."""
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=EXIT_BOUND) == 0, log.read_text()
+
+
+def reap(process: subprocess.Popen[bytes]) -> None:
+    """Kill a server a failed test left running."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()

@@ -21,7 +21,7 @@ from pyservice.settings import Settings
 from pyservice.workers import run
 from tests.conftest import REPO_ROOT
 from tests.redis_testkit import RedisServer, free_port
-from tests.serve_testkit import get, post, serve_two_workers
+from tests.serve_testkit import get, post, reap, serve_two_workers, stop
 from tests.verify_testkit import seed
 
 EXIT_BOUND = 20.0
@@ -166,12 +166,9 @@ def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
                 time.sleep(0.05)
             assert victim not in seen
             assert process.poll() is None
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=EXIT_BOUND) == 0, log.read_text()
+            stop(process, log)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            reap(process)
     assert "starting a replacement" in log.read_text()
 
 
@@ -252,10 +249,7 @@ def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
                     if statuses == {"REVOKED"}:
                         revoked.add(worker)
                 assert time.monotonic() - changed < staleness + 1.0, revoked
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=EXIT_BOUND) == 0, log.read_text()
+            stop(process, log)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            reap(process)
     assert "Traceback" not in log.read_text()
