@@ -157,7 +157,7 @@ class UsageRecorder:
         while self._queue:
             batch, self._queue = self._queue[: self._batch_size], self._queue[self._batch_size :]
             root = merkle.root([record_leaf(row) for row in batch])
-            rows = [replace(row, batch_root=root) for row in batch]
+            rows = [replace(row, batch_root=root, batch_pos=i) for i, row in enumerate(batch)]
             try:
                 await asyncio.to_thread(self._store.usage_append, rows)
             except Exception:

@@ -238,7 +238,7 @@ class UsageRow:
     """One usage (audit) record (security.md §Audit): ``target`` is a keyed
     hash of the licence id (never the id itself), ``partner_id`` ``None``
     for a public call; ``batch_root`` the Merkle root its ``usage.batch``
-    ledger entry carries."""
+    ledger entry carries, over the batch's records in ``batch_pos`` order."""
 
     record_id: str
     at: int
@@ -251,6 +251,7 @@ class UsageRow:
     client: str | None
     full_disclosure: bool
     batch_root: bytes
+    batch_pos: int = 0
 
 
 class Store(Protocol):

@@ -173,7 +173,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             request_id VARCHAR(64) NOT NULL,
             client VARCHAR(64),
             full_disclosure INTEGER NOT NULL,
-            batch_root BLOB NOT NULL)""",
+            batch_root BLOB NOT NULL,
+            batch_pos INTEGER NOT NULL)""",
         "CREATE INDEX usage_records_by_at ON usage_records (at)",
         "CREATE INDEX usage_records_by_target ON usage_records (target)",
         """CREATE TRIGGER usage_records_no_update BEFORE UPDATE ON usage_records
@@ -624,12 +625,13 @@ class SqliteStore:
         try:
             conn.executemany(
                 "INSERT INTO usage_records (record_id, at, partner_id, endpoint, target, result, "
-                "latency_us, request_id, client, full_disclosure, batch_root) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "latency_us, request_id, client, full_disclosure, batch_root, batch_pos) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.record_id, r.at, r.partner_id, r.endpoint, r.target, r.result,
                         r.latency_us, r.request_id, r.client, int(r.full_disclosure), r.batch_root,
+                        r.batch_pos,
                     )
                     for r in rows
                 ],
@@ -642,14 +644,14 @@ class SqliteStore:
     def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
         rows = self._conn().execute(
             "SELECT record_id, at, partner_id, endpoint, target, result, latency_us, request_id, "
-            "client, full_disclosure, batch_root FROM usage_records WHERE at >= ? "
+            "client, full_disclosure, batch_root, batch_pos FROM usage_records WHERE at >= ? "
             "ORDER BY at, record_id LIMIT ?",
             (after_at, limit),
         )
         return [
             UsageRow(
                 str(r[0]), int(r[1]), r[2], str(r[3]), r[4], str(r[5]), int(r[6]), str(r[7]),
-                r[8], bool(r[9]), bytes(r[10]),
+                r[8], bool(r[9]), bytes(r[10]), int(r[11]),
             )
             for r in rows
         ]  # fmt: skip

@@ -316,7 +316,7 @@ async def test_usage_records_are_batched_to_the_store_and_the_ledger(
     assert row.result == "VALID"
     assert row.target == app[KEYRING].usage_target(ids.business)
     assert ids.business.encode() not in row.target  # a keyed hash, not the id
-    batch = [r for r in rows if r.batch_root == row.batch_root]
+    batch = sorted((r for r in rows if r.batch_root == row.batch_root), key=lambda r: r.batch_pos)
     assert merkle.root([record_leaf(r) for r in batch]) == row.batch_root
     # the root is on the ledger (usage.batch)
     head = await app[LEDGER].head()
