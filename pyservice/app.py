@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Final
 
@@ -13,21 +14,26 @@ from redis.retry import Retry
 
 from pyservice import openapi
 from pyservice.appkeys import (
+    AUTHENTICATOR,
     KEYRING,
     LEDGER,
     METRICS,
     OPENAPI_DOCUMENT,
+    PARTNERS,
     REDIS,
     REGISTRY,
     SETTINGS,
     STATUS_CACHE,
     STORE,
 )
+from pyservice.auth.authenticate import Authenticator
 from pyservice.handlers import ledger, ops
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
+from pyservice.partners.ratelimit import RateLimiter
+from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.registry.service import AsyncRegistry, Registry
 from pyservice.settings import Settings
@@ -35,6 +41,8 @@ from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
 from pyservice.store import open_store
 
 __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
+
+log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
 HANDLER_MODULES: Final = (ops, ledger)
@@ -53,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_ledger)
     app.cleanup_ctx.append(_registry)
     app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(_auth)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
     app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
@@ -123,6 +132,24 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     finally:
         if client is not None:
             await client.aclose()
+
+
+async def _auth(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[PARTNERS] = PartnerRegistry(app[STORE], app[KEYRING])
+    redis = app[REDIS]
+    if redis is None and settings.workers > 1:
+        log.warning(
+            "several workers without Redis: signed requests are refused (503), "
+            "since a replayed nonce could not be detected across workers"
+        )
+    app[AUTHENTICATOR] = Authenticator(
+        app[PARTNERS],
+        redis,
+        RateLimiter(redis, workers=settings.workers),
+        single_process=settings.workers == 1,
+    )
+    yield
 
 
 def status_cache_ctx(

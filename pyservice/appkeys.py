@@ -7,9 +7,11 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from pyservice.auth.authenticate import Authenticator
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.partners.policy import Caller
+from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import AsyncRegistry
 from pyservice.settings import Settings
@@ -17,11 +19,13 @@ from pyservice.statuscache import StatusCache
 from pyservice.store import Store
 
 __all__ = [
+    "AUTHENTICATOR",
     "CALLER",
     "KEYRING",
     "LEDGER",
     "METRICS",
     "OPENAPI_DOCUMENT",
+    "PARTNERS",
     "REDIS",
     "REGISTRY",
     "REQUEST_ID",
@@ -52,9 +56,14 @@ OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 #: hook is where the status cache plugs in (write order: store+ledger, then hook).
 REGISTRY = web.AppKey("registry", AsyncRegistry)
 
+#: Partners (lookups cached a few seconds), over the store and keyring.
+PARTNERS = web.AppKey("partners", PartnerRegistry)
+#: Authenticates signed requests (partners, nonces, rate limits).
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+
 #: Set by the auth middleware: the authenticated partner, or None on a
 #: public route.
-CALLER = web.RequestKey("caller", Caller | None)  # type: ignore[arg-type]
+CALLER: web.RequestKey[Caller | None] = web.RequestKey("caller")
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.
