@@ -43,6 +43,10 @@ class Settings:
     workers: int = 1
     #: Longest an in-process status entry is used without hearing from Redis.
     status_max_staleness: float = 5.0
+    #: Holidays and make-up working days for the 5-working-day review target
+    #: of access applications (JSON, see :mod:`pyservice.partners.calendar`);
+    #: ``None``: weekends only.
+    work_calendar: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -85,6 +89,7 @@ class Settings:
             "redis_url": lambda raw: raw or None,
             "workers": int,
             "status_max_staleness": float,
+            "work_calendar": lambda raw: Path(raw) if raw else None,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):
