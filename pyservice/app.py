@@ -14,6 +14,7 @@ from redis.retry import Retry
 
 from pyservice import openapi
 from pyservice.appkeys import (
+    APPLICATIONS,
     AUTHENTICATOR,
     KEYRING,
     LEDGER,
@@ -27,11 +28,13 @@ from pyservice.appkeys import (
     STORE,
 )
 from pyservice.auth.authenticate import Authenticator
-from pyservice.handlers import ledger, ops
+from pyservice.handlers import ledger, ops, partners
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
+from pyservice.partners.applications import Applications
+from pyservice.partners.calendar import WorkCalendar
 from pyservice.partners.ratelimit import RateLimiter
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
@@ -45,7 +48,7 @@ __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger)
+HANDLER_MODULES: Final = (ops, ledger, partners)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -137,6 +140,8 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 async def _auth(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[PARTNERS] = PartnerRegistry(app[STORE], app[KEYRING])
+    calendar = WorkCalendar.load(settings.work_calendar)
+    app[APPLICATIONS] = Applications(app[STORE], calendar, app[PARTNERS])
     redis = app[REDIS]
     if redis is None and settings.workers > 1:
         log.warning(

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from pyservice.auth.authenticate import Authenticator
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
+from pyservice.partners.applications import Applications
 from pyservice.partners.policy import Caller
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing
@@ -19,6 +20,7 @@ from pyservice.statuscache import StatusCache
 from pyservice.store import Store
 
 __all__ = [
+    "APPLICATIONS",
     "AUTHENTICATOR",
     "CALLER",
     "KEYRING",
@@ -58,6 +60,8 @@ REGISTRY = web.AppKey("registry", AsyncRegistry)
 
 #: Partners (lookups cached a few seconds), over the store and keyring.
 PARTNERS = web.AppKey("partners", PartnerRegistry)
+#: Access applications (用证申请审核) with the configured work calendar.
+APPLICATIONS = web.AppKey("applications", Applications)
 #: Authenticates signed requests (partners, nonces, rate limits).
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 

@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from pyservice.appkeys import AUTHENTICATOR, CALLER, METRICS, REQUEST_ID
-from pyservice.auth.routes import PUBLIC, required_scope
+from pyservice.auth.routes import AUTHENTICATED, PUBLIC, required_scope
 from pyservice.crypto import PanicException
 from pyservice.errors import SidianError
 from pyservice.responses import json_response
@@ -135,7 +135,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if scope == PUBLIC:
         request[CALLER] = None
     else:
-        request[CALLER] = await request.app[AUTHENTICATOR].authenticate(request, scope)
+        needed = None if scope == AUTHENTICATED else scope
+        request[CALLER] = await request.app[AUTHENTICATOR].authenticate(request, needed)
     return await handler(request)
 
 

@@ -156,9 +156,10 @@ class Authenticator:
             )
         return self._local.add(value, time.monotonic())
 
-    async def authenticate(self, request: web.Request, scope: str) -> Caller:
-        """The authenticated caller of ``request`` holding ``scope``, or the
-        error of the first step that fails."""
+    async def authenticate(self, request: web.Request, scope: str | None) -> Caller:
+        """The authenticated caller of ``request`` holding ``scope`` (any
+        active partner when ``None``), or the error of the first step that
+        fails."""
         credentials = parse_authorization(request.headers.get("Authorization"))
         partner = await self._lookup(credentials.partner)
         if partner is None:
@@ -172,7 +173,8 @@ class Authenticator:
             raise ReplayedNonceError("this nonce was already used")
         decision = await self._limiter.take(partner.id, partner.rate_per_s)
         decision.raise_if_denied()
-        partner.grant.require(scope)
+        if scope is not None:
+            partner.grant.require(scope)
         return Caller(
             partner_id=partner.id,
             name=partner.name,
