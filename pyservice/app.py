@@ -20,6 +20,7 @@ from pyservice.appkeys import (
     LEDGER,
     METRICS,
     OPENAPI_DOCUMENT,
+    PARTNER_METRICS,
     PARTNERS,
     REDIS,
     REGISTRY,
@@ -35,6 +36,7 @@ from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.partners.applications import Applications
 from pyservice.partners.calendar import WorkCalendar
+from pyservice.partners.metrics import PartnerMetrics
 from pyservice.partners.ratelimit import RateLimiter
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
@@ -58,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = HttpMetrics.create()
+    app[PARTNER_METRICS] = PartnerMetrics(app[METRICS].registry)
     app.cleanup_ctx.append(_data_dir)
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_keyring)

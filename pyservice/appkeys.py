@@ -11,6 +11,7 @@ from pyservice.auth.authenticate import Authenticator
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.partners.applications import Applications
+from pyservice.partners.metrics import PartnerMetrics
 from pyservice.partners.policy import Caller
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing
@@ -28,6 +29,8 @@ __all__ = [
     "METRICS",
     "OPENAPI_DOCUMENT",
     "PARTNERS",
+    "PARTNER_ID",
+    "PARTNER_METRICS",
     "REDIS",
     "REGISTRY",
     "REQUEST_ID",
@@ -68,6 +71,12 @@ AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 #: Set by the auth middleware: the authenticated partner, or None on a
 #: public route.
 CALLER: web.RequestKey[Caller | None] = web.RequestKey("caller")
+
+#: Set by the auth middleware once a request's signature is verified: the
+#: partner's id (also for requests it then refuses with 403 or 429).
+PARTNER_ID = web.RequestKey("partner_id", str)
+#: Per-partner request counts with bounded labels (top partners, "other").
+PARTNER_METRICS = web.AppKey("partner_metrics", PartnerMetrics)
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.

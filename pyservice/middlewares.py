@@ -1,7 +1,9 @@
 """The service's middlewares, outermost first: metrics → errors → auth.
 
 - ``metrics_middleware`` is outermost so it times and counts every request
-  with its final status, including 401s, 404s and rendered 500s.
+  with its final status, including 401s, 404s and rendered 500s; requests
+  of an authenticated partner (even if then refused with 403/429) are also
+  counted per partner, with bounded labels (:mod:`pyservice.partners.metrics`).
 - ``error_middleware`` is the one place that maps exceptions to HTTP: it
   assigns the request id and renders the JSON error shape of api.md,
   ``{"error": {"code", "message", "request_id"}}``.
@@ -21,7 +23,14 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from pyservice.appkeys import AUTHENTICATOR, CALLER, METRICS, REQUEST_ID
+from pyservice.appkeys import (
+    AUTHENTICATOR,
+    CALLER,
+    METRICS,
+    PARTNER_ID,
+    PARTNER_METRICS,
+    REQUEST_ID,
+)
 from pyservice.auth.routes import AUTHENTICATED, PUBLIC, required_scope
 from pyservice.crypto import PanicException
 from pyservice.errors import SidianError
@@ -80,6 +89,9 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         request.app[METRICS].observe(
             route_label(request), request.method, status, time.perf_counter() - start
         )
+        partner = request.get(PARTNER_ID)
+        if partner is not None:
+            request.app[PARTNER_METRICS].observe(partner, status)
 
 
 def error_response(request_id: str, status: int, code: str, message: str) -> web.Response:
@@ -135,8 +147,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if scope == PUBLIC:
         request[CALLER] = None
     else:
+        authenticator = request.app[AUTHENTICATOR]
+        partner = await authenticator.verify(request)
+        request[PARTNER_ID] = partner.id  # counted per partner from here on
         needed = None if scope == AUTHENTICATED else scope
-        request[CALLER] = await request.app[AUTHENTICATOR].authenticate(request, needed)
+        request[CALLER] = await authenticator.admit(partner, needed)
     return await handler(request)
 
 

@@ -156,10 +156,9 @@ class Authenticator:
             )
         return self._local.add(value, time.monotonic())
 
-    async def authenticate(self, request: web.Request, scope: str | None) -> Caller:
-        """The authenticated caller of ``request`` holding ``scope`` (any
-        active partner when ``None``), or the error of the first step that
-        fails."""
+    async def verify(self, request: web.Request) -> Partner:
+        """Steps 1 to 6: the partner that signed ``request``, or the error of
+        the first step that fails."""
         credentials = parse_authorization(request.headers.get("Authorization"))
         partner = await self._lookup(credentials.partner)
         if partner is None:
@@ -171,6 +170,10 @@ class Authenticator:
         check_signature(credentials, partner.secret, request.method, request.raw_path, body)
         if not await self._consume_nonce(partner.id, credentials.nonce):
             raise ReplayedNonceError("this nonce was already used")
+        return partner
+
+    async def admit(self, partner: Partner, scope: str | None) -> Caller:
+        """Steps 7 and 8: the rate limit, then ``scope`` (any when ``None``)."""
         decision = await self._limiter.take(partner.id, partner.rate_per_s)
         decision.raise_if_denied()
         if scope is not None:
@@ -181,3 +184,7 @@ class Authenticator:
             grant=partner.grant,
             single_use_tokens=partner.single_use_tokens,
         )
+
+    async def authenticate(self, request: web.Request, scope: str | None) -> Caller:
+        """:meth:`verify` then :meth:`admit`."""
+        return await self.admit(await self.verify(request), scope)
