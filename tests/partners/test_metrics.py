@@ -88,14 +88,14 @@ def test_first_partners_are_labelled_at_once_in_a_small_deployment() -> None:
 @given(st.lists(st.integers(0, 30), min_size=1, max_size=400), st.integers(1, 8))
 def test_space_saving_keeps_every_heavy_hitter(keys: list[int], capacity: int) -> None:
     sketch = SpaceSaving(capacity)
-    for key in keys:
-        sketch.add(str(key))
+    for k in keys:
+        sketch.add(str(k))
     assert len(sketch.counts) <= capacity
     true = {str(k): keys.count(k) for k in set(keys)}
-    for key, count in true.items():
+    for name, count in true.items():
         if count > len(keys) / capacity:
-            assert key in sketch.counts
-            assert sketch.counts[key] >= count  # an over-estimate, never under
+            assert name in sketch.counts
+            assert sketch.counts[name] >= count  # an over-estimate, never under
 
 
 async def test_http_requests_are_counted_per_partner_including_refusals(client: Client) -> None:
