@@ -20,7 +20,15 @@ from typing import Any, Final
 
 from pyservice import __version__
 
-__all__ = ["COMPONENTS", "build_document", "error_responses", "json_content", "ref", "render_docs"]
+__all__ = [
+    "COMPONENTS",
+    "build_document",
+    "error_responses",
+    "json_content",
+    "ref",
+    "render_docs",
+    "strict_object",
+]
 
 Operation = dict[str, Any]
 PathItems = Mapping[str, Mapping[str, Operation]]
@@ -135,6 +143,12 @@ _ERROR_TEXT: Final = {
     429: "rate-limited (see Retry-After)",
     503: "a dependency is down",
 }
+
+
+def strict_object(properties: Mapping[str, Any], *, nullable: Iterable[str] = ()) -> dict[str, Any]:
+    """A strict object schema (every property required, nothing else), for
+    handler modules that describe their own schemas inline."""
+    return _obj(properties, nullable=nullable)
 
 
 def json_content(schema: Mapping[str, Any]) -> dict[str, Any]:
