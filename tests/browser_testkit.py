@@ -86,6 +86,10 @@ class ThreadedServer:
         site = web.SockSite(self._runner, sock)
         await site.start()
 
+    @property
+    def app(self) -> web.Application:
+        return self._app
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 

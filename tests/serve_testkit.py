@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
+from pyservice.auth.scheme import authorization_header
 from tests.conftest import REPO_ROOT
 from tests.redis_testkit import free_port
 
@@ -48,12 +51,29 @@ def serve_two_workers(
     return f"http://127.0.0.1:{port}", log, log_file, process
 
 
-def post(url: str, body: object) -> tuple[int, dict[str, str], bytes]:
-    """POST JSON; status, headers and body (errors included)."""
+def post(
+    base: str, path: str, body: object, *, partner: tuple[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    """POST JSON signed as ``partner`` (id, secret); status, headers and
+    body (errors included)."""
+    data = json.dumps(body).encode()
+    auth = authorization_header(
+        partner[0],
+        partner[1],
+        method="POST",
+        target=path,
+        ts=int(time.time()),
+        nonce=secrets.token_hex(12),
+        body=data,
+    )
     request = urllib.request.Request(  # noqa: S310 - loopback
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Connection": "close", "Content-Type": "application/json"},
+        base + path,
+        data=data,
+        headers={
+            "Connection": "close",
+            "Content-Type": "application/json",
+            "Authorization": auth,
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310

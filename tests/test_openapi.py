@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from jsonschema import Draft202012Validator
@@ -21,7 +22,7 @@ from pyservice.ledger.entries import make_entry
 from pyservice.settings import Settings
 from tests.conftest import Client
 from tests.ledger_testkit import entry_fields
-from tests.verify_testkit import seeded_app
+from tests.verify_testkit import signed_client
 
 
 def _routed(app: web.Application) -> set[tuple[str, str]]:
@@ -151,11 +152,10 @@ def _operation_schema(
 async def test_verification_and_licence_responses_match_their_schemas(
     aiohttp_client: AiohttpClient, settings: Settings
 ) -> None:
-    app, ids = seeded_app(settings)
-    client = await aiohttp_client(app)
+    client, ids = await signed_client(aiohttp_client, settings)
     document = await (await client.get("/openapi.json")).json()
     qr_path = "/v1/licences/{id}/qr"
-    response = await client.post(f"/v1/licences/{ids.driving}/qr", json={"consent": True})
+    response = await client.post_json(f"/v1/licences/{ids.driving}/qr", {"consent": True})
     _operation_schema(document, qr_path, "post", 200).validate(await response.json())
     token = (await response.json())["token"]
     calls: list[tuple[str, str, str, Any, int]] = [
@@ -196,6 +196,7 @@ async def test_verification_and_licence_responses_match_their_schemas(
         ("/v1/status-lists/{issuer}", "/v1/status-lists/x", "get", None, 400),
     ]
     for template, path, method, body, status in calls:
-        response = await client.request(method, path, json=body)
+        payload = b"" if body is None else orjson.dumps(body)
+        response = await client.request(method.upper(), path, body=payload)
         assert response.status == status, (path, await response.text())
         _operation_schema(document, template, method, status).validate(await response.json())

@@ -22,7 +22,7 @@ from pyservice.workers import run
 from tests.conftest import REPO_ROOT
 from tests.redis_testkit import RedisServer, free_port
 from tests.serve_testkit import get, post, reap, serve_two_workers, stop
-from tests.verify_testkit import seed
+from tests.verify_testkit import seed_with_partner
 
 EXIT_BOUND = 20.0
 
@@ -185,10 +185,12 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
         time.sleep(0.1)
 
 
-def _verdicts_by_worker(base: str, token: str, rounds: int) -> dict[str, set[str]]:
+def _verdicts_by_worker(
+    base: str, token: str, rounds: int, partner: tuple[str, str]
+) -> dict[str, set[str]]:
     seen: dict[str, set[str]] = {}
     for _ in range(rounds):
-        status, headers, body = post(f"{base}/v1/verify/qr", {"token": token})
+        status, headers, body = post(base, "/v1/verify/qr", {"token": token}, partner=partner)
         assert status == 200, body
         seen.setdefault(headers["X-Sidian-Worker"], set()).add(json.loads(body)["status"])
     return seen
@@ -197,7 +199,7 @@ def _verdicts_by_worker(base: str, token: str, rounds: int) -> dict[str, set[str
 def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    ids = seed(tmp_path / "data")
+    ids, partner = seed_with_partner(tmp_path / "data")
     staleness = 2.0
     base, log, log_file, process = serve_two_workers(
         tmp_path,
@@ -208,24 +210,26 @@ def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
     with log_file:
         try:
             _wait_ready(base, process, log)
-            status, _, body = post(f"{base}/v1/licences/{ids.business}/qr", {})
+            status, _, body = post(base, f"/v1/licences/{ids.business}/qr", {}, partner=partner)
             assert status == 200, body
             token = json.loads(body)["token"]
             # Both workers answer VALID and hold the status in their caches.
             deadline = time.monotonic() + 30
-            while len(seen := _verdicts_by_worker(base, token, 20)) < 2:
+            while len(seen := _verdicts_by_worker(base, token, 20, partner)) < 2:
                 assert time.monotonic() < deadline, "one worker never answered"
             assert all(statuses == {"VALID"} for statuses in seen.values()), seen
 
             status, _, body = post(
-                f"{base}/v1/licences/{ids.business}/status",
+                base,
+                f"/v1/licences/{ids.business}/status",
                 {"status": "SUSPENDED", "reason": "检查"},
+                partner=partner,
             )
             assert status == 200, body
             changed = time.monotonic()
             suspended: dict[str, float] = {}
             while len(suspended) < 2:
-                for worker, statuses in _verdicts_by_worker(base, token, 10).items():
+                for worker, statuses in _verdicts_by_worker(base, token, 10, partner).items():
                     if statuses == {"SUSPENDED"}:
                         suspended.setdefault(worker, time.monotonic() - changed)
                 assert time.monotonic() - changed < staleness + 1.0, suspended
@@ -245,7 +249,7 @@ def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
             changed = time.monotonic()
             revoked: set[str] = set()
             while revoked != set(seen):
-                for worker, statuses in _verdicts_by_worker(base, token, 10).items():
+                for worker, statuses in _verdicts_by_worker(base, token, 10, partner).items():
                     if statuses == {"REVOKED"}:
                         revoked.add(worker)
                 assert time.monotonic() - changed < staleness + 1.0, revoked

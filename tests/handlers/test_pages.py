@@ -6,6 +6,8 @@ does not decode gets the bad-code page. Screenshots are kept."""
 from __future__ import annotations
 
 import json
+import secrets
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,8 +17,10 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from pyservice.auth.scheme import authorization_header
 from pyservice.settings import Settings
 from tests.browser_testkit import ThreadedServer, browser, screenshot
+from tests.partner_testkit import add_partner
 from tests.verify_testkit import Seeded, seeded_app
 
 __all__ = ["browser"]  # the fixture
@@ -29,9 +33,23 @@ def served(tmp_path: Path) -> Iterator[tuple[ThreadedServer, Seeded]]:
         yield server, ids
 
 
-def _post(url: str, body: object) -> int:
+def _post(server: ThreadedServer, path: str, body: object) -> int:
+    """A POST signed by a new partner holding ``status:write``."""
+    partner, secret = add_partner(server.app, scopes=("status:write",))
+    data = json.dumps(body).encode()
+    auth = authorization_header(
+        partner,
+        secret,
+        method="POST",
+        target=path,
+        ts=int(time.time()),
+        nonce=secrets.token_hex(12),
+        body=data,
+    )
     request = urllib.request.Request(  # noqa: S310 - a local test server
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        server.url(path),
+        data=data,
+        headers={"Content-Type": "application/json", "Authorization": auth},
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         return int(response.status)
@@ -57,8 +75,8 @@ def test_holder_qr_opens_the_scan_page_with_the_verdict(
     path = screenshot(browser, "app-scan-page-valid")
     assert path.stat().st_size > 1000
 
-    status_url = server.url(f"/v1/licences/{ids.driving}/status")
-    assert _post(status_url, {"status": "SUSPENDED", "reason": "检查"}) == 200
+    status_path = f"/v1/licences/{ids.driving}/status"
+    assert _post(server, status_path, {"status": "SUSPENDED", "reason": "检查"}) == 200
     browser.get(url)
     verdict = browser.find_element(By.ID, "verdict")
     assert verdict.get_attribute("data-result") == "INVALID"
@@ -75,3 +93,4 @@ def test_a_code_that_does_not_decode_gets_the_bad_code_page(
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(server.url("/v/not-a-token"), timeout=10)  # noqa: S310
     assert info.value.code == 400
+    info.value.close()

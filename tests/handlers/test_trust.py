@@ -14,7 +14,7 @@ from pyservice.registry.keys import PLATFORM
 from pyservice.settings import Settings
 from pyservice.statuslist import ListStatus, verify_status_list
 from tests.registry_testkit import ISSUER
-from tests.verify_testkit import seeded_app
+from tests.verify_testkit import seeded_app, signed_client
 
 
 async def test_trust_list_is_signed_by_the_platform_ledger_key(
@@ -39,8 +39,8 @@ async def test_trust_list_is_signed_by_the_platform_ledger_key(
 async def test_status_list_follows_status_changes(
     aiohttp_client: AiohttpClient, settings: Settings
 ) -> None:
-    app, ids = seeded_app(settings)
-    client = await aiohttp_client(app)
+    partner, ids = await signed_client(aiohttp_client, settings)
+    client = partner.client
     keys = (await (await client.get("/v1/trust-list")).json())["list"]["keys"]
     issuer_key = next(k for k in keys if k["owner"] == ISSUER and k["purpose"] == "licence")
     verifier = Sm2Verifier(PublicKey.from_bytes(bytes.fromhex(issuer_key["public_key"])))
@@ -51,12 +51,11 @@ async def test_status_list_follows_status_changes(
     assert signed.subject == ISSUER
     assert all(signed.status_list[i] == ListStatus.VALID for i in range(4))
 
-    await client.post(
-        f"/v1/licences/{ids.business}/status", json={"status": "SUSPENDED", "reason": "检查"}
-    )
-    await client.post(
-        f"/v1/licences/{ids.driving}/status", json={"status": "REVOKED", "reason": "吊销"}
-    )
+    for licence_id, status in ((ids.business, "SUSPENDED"), (ids.driving, "REVOKED")):
+        response = await partner.post_json(
+            f"/v1/licences/{licence_id}/status", {"status": status, "reason": "执法"}
+        )
+        assert response.status == 200
     second = await client.get(
         f"/v1/status-lists/{ISSUER}", headers={"If-None-Match": first.headers["ETag"]}
     )

@@ -20,18 +20,17 @@ from pyservice.crypto import PrivateKey, sm3
 from pyservice.qr import TEXT_LEN, make_token
 from pyservice.settings import Settings
 from pyservice.usage import record_leaf
-from tests.conftest import Client
-from tests.verify_testkit import Seeded, checks, qr_token, seeded_app, verify_qr
+from tests.partner_testkit import SignedClient
+from tests.verify_testkit import Seeded, checks, qr_token, signed_client, verify_qr
 
 
 @pytest.fixture
-async def seeded(aiohttp_client: AiohttpClient, settings: Settings) -> tuple[Client, Seeded]:
-    app, ids = seeded_app(settings)
-    return await aiohttp_client(app), ids
+async def seeded(aiohttp_client: AiohttpClient, settings: Settings) -> tuple[SignedClient, Seeded]:
+    return await signed_client(aiohttp_client, settings)
 
 
 async def test_issue_qr_then_verify_is_valid_with_a_masked_summary(
-    seeded: tuple[Client, Seeded],
+    seeded: tuple[SignedClient, Seeded],
 ) -> None:
     client, ids = seeded
     token = await qr_token(client, ids.driving)
@@ -61,14 +60,14 @@ async def test_issue_qr_then_verify_is_valid_with_a_masked_summary(
 
 
 async def test_status_changes_show_at_once_and_illegal_ones_are_409(
-    seeded: tuple[Client, Seeded],
+    seeded: tuple[SignedClient, Seeded],
 ) -> None:
     client, ids = seeded
     token = await qr_token(client, ids.business)
     assert (await verify_qr(client, token))["result"] == "VALID"
     url = f"/v1/licences/{ids.business}/status"
 
-    response = await client.post(url, json={"status": "SUSPENDED", "reason": "检查"})
+    response = await client.post_json(url, {"status": "SUSPENDED", "reason": "检查"})
     assert response.status == 200, await response.text()
     change = await response.json()
     assert (change["from"], change["to"]) == ("VALID", "SUSPENDED")
@@ -79,21 +78,21 @@ async def test_status_changes_show_at_once_and_illegal_ones_are_409(
     assert status["status"] == "SUSPENDED"
     assert status["status_as_of"].endswith("Z")
 
-    await client.post(url, json={"status": "VALID", "reason": "复核"})
+    await client.post_json(url, {"status": "VALID", "reason": "复核"})
     assert (await verify_qr(client, token))["result"] == "VALID"
 
-    await client.post(url, json={"status": "REVOKED", "reason": "吊销"})
+    await client.post_json(url, {"status": "REVOKED", "reason": "吊销"})
     result = await verify_qr(client, token)
     assert (result["result"], result["status"]) == ("INVALID", "REVOKED")
-    response = await client.post(url, json={"status": "VALID", "reason": "no"})
+    response = await client.post_json(url, {"status": "VALID", "reason": "no"})
     assert response.status == 409
     assert (await response.json())["error"]["code"] == "illegal_status_transition"
-    response = await client.post(url, json={"status": "EXPIRED", "reason": "no"})
+    response = await client.post_json(url, {"status": "EXPIRED", "reason": "no"})
     assert response.status == 409
 
 
 async def test_expired_and_not_yet_valid_licences_are_invalid(
-    seeded: tuple[Client, Seeded],
+    seeded: tuple[SignedClient, Seeded],
 ) -> None:
     client, ids = seeded
     result = await verify_qr(client, await qr_token(client, ids.expired))
@@ -111,13 +110,13 @@ def _flip(token: str, position: int) -> str:
 
 
 async def test_a_token_tampered_at_any_byte_is_never_valid(
-    seeded: tuple[Client, Seeded],
+    seeded: tuple[SignedClient, Seeded],
 ) -> None:
     client, ids = seeded
     token = await qr_token(client, ids.business)
     seen: dict[Any, int] = {}
     for position in range(104):
-        response = await client.post("/v1/verify/qr", json={"token": _flip(token, position)})
+        response = await client.post_json("/v1/verify/qr", {"token": _flip(token, position)})
         body = await response.json()
         if response.status == 400:
             assert body["error"]["code"] == "malformed_token"
@@ -133,7 +132,7 @@ async def test_a_token_tampered_at_any_byte_is_never_valid(
 
 
 async def test_foreign_key_expired_token_and_unknown_licence(
-    seeded: tuple[Client, Seeded],
+    seeded: tuple[SignedClient, Seeded],
 ) -> None:
     client, ids = seeded
     now = int(time.time())
@@ -143,8 +142,8 @@ async def test_foreign_key_expired_token_and_unknown_licence(
     assert checks(result)["token_signature"] is False
     assert result["licence"] is None
 
-    assert client.app is not None
-    _, platform = client.app[KEYRING].qr_signing_key()
+    assert client.client.app is not None
+    _, platform = client.client.app[KEYRING].qr_signing_key()
     expired = make_token(platform, ids.business, now=now - 600, lifetime=180)
     result = await verify_qr(client, expired)
     assert result["result"] == "INVALID"
@@ -174,46 +173,50 @@ async def test_foreign_key_expired_token_and_unknown_licence(
     ],
 )
 async def test_malformed_requests_are_400(
-    seeded: tuple[Client, Seeded], body: Any, code: str
+    seeded: tuple[SignedClient, Seeded], body: Any, code: str
 ) -> None:
     client, _ = seeded
-    response = await client.post("/v1/verify/qr", json=body)
+    response = await client.post_json("/v1/verify/qr", body)
     assert response.status == 400
     assert (await response.json())["error"]["code"] == code
 
 
-async def test_not_json_and_too_large(seeded: tuple[Client, Seeded]) -> None:
+async def test_not_json_and_too_large(seeded: tuple[SignedClient, Seeded]) -> None:
     client, _ = seeded
-    response = await client.post("/v1/verify/qr", data=b"{not json")
+    response = await client.request("POST", "/v1/verify/qr", body=b"{not json")
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "malformed_json"
-    response = await client.post("/v1/verify/qr", data=io.BytesIO(b"x" * (2 << 20)))
+    big = b"x" * (2 << 20)
+    headers = client.headers("POST", "/v1/verify/qr", big)
+    response = await client.client.post("/v1/verify/qr", data=io.BytesIO(big), headers=headers)
     assert response.status == 413
 
 
-async def test_signed_licence_document(seeded: tuple[Client, Seeded]) -> None:
+async def test_signed_licence_document(seeded: tuple[SignedClient, Seeded]) -> None:
     client, ids = seeded
-    assert client.app is not None
-    document = await client.app[REGISTRY].export(ids.business)
-    response = await client.post("/v1/verify/licence", json=document)
+    assert client.client.app is not None
+    document = await client.client.app[REGISTRY].export(ids.business)
+    response = await client.post_json("/v1/verify/licence", document)
     assert response.status == 200, await response.text()
     result = await response.json()
     assert result["result"] == "VALID", result
     assert result["licence"]["id"] == ids.business
     # without the proof the stored one is used
     document_without = {k: v for k, v in document.items() if k != "ledger"}
-    result = await (await client.post("/v1/verify/licence", json=document_without)).json()
+    result = await (await client.post_json("/v1/verify/licence", document_without)).json()
     assert result["result"] == "VALID", result
     # a changed body no longer matches the signature nor the ledger
     document["licence"]["face"]["registered_capital"] = "999万元"
-    result = await (await client.post("/v1/verify/licence", json=document)).json()
+    result = await (await client.post_json("/v1/verify/licence", document)).json()
     assert result["result"] == "INVALID"
     assert checks(result)["signature"] is False
-    response = await client.post("/v1/verify/licence", data=b'{"licence": {}, "licence": {}}')
+    response = await client.request(
+        "POST", "/v1/verify/licence", body=b'{"licence": {}, "licence": {}}'
+    )
     assert response.status == 400
 
 
-async def test_sm2_signatures_over_data_and_digest(seeded: tuple[Client, Seeded]) -> None:
+async def test_sm2_signatures_over_data_and_digest(seeded: tuple[SignedClient, Seeded]) -> None:
     client, _ = seeded
     key = PrivateKey.generate()
     data = "申请材料".encode()
@@ -224,10 +227,10 @@ async def test_sm2_signatures_over_data_and_digest(seeded: tuple[Client, Seeded]
         "public_key": public,
         "signature": base64.b64encode(signature).decode(),
     }
-    result = await (await client.post("/v1/verify/signature", json=request)).json()
+    result = await (await client.post_json("/v1/verify/signature", request)).json()
     assert result["result"] == "VALID", result
     request["data"] = base64.b64encode(data + b"!").decode()
-    result = await (await client.post("/v1/verify/signature", json=request)).json()
+    result = await (await client.post_json("/v1/verify/signature", request)).json()
     assert result["result"] == "INVALID"
 
     e = sm3(key.public_key().za(b"1234567812345678") + data)
@@ -236,23 +239,23 @@ async def test_sm2_signatures_over_data_and_digest(seeded: tuple[Client, Seeded]
         "public_key": base64.b64encode(key.public_key().to_der()).decode(),
         "signature": base64.b64encode(key.sign_digest(e, raw=True)).decode(),
     }
-    result = await (await client.post("/v1/verify/signature", json=digest_request)).json()
+    result = await (await client.post_json("/v1/verify/signature", digest_request)).json()
     assert result["result"] == "VALID", result
 
     # by kid: an issuer key of the trust list
-    assert client.app is not None
-    keyring = client.app[KEYRING]
+    assert client.client.app is not None
+    keyring = client.client.app[KEYRING]
     row, issuer_key = keyring.signing_key("11430000006122244L")
     kid_request = {
         "data": base64.b64encode(data).decode(),
         "kid": row.kid,
         "signature": base64.b64encode(issuer_key.sign(data)).decode(),
     }
-    result = await (await client.post("/v1/verify/signature", json=kid_request)).json()
+    result = await (await client.post_json("/v1/verify/signature", kid_request)).json()
     assert result["result"] == "VALID", result
     assert checks(result) == {"signer_key": True, "signature": True}
     kid_request["kid"] = "0" * 16
-    result = await (await client.post("/v1/verify/signature", json=kid_request)).json()
+    result = await (await client.post_json("/v1/verify/signature", kid_request)).json()
     assert result["result"] == "INVALID"
 
     for bad in (
@@ -262,17 +265,17 @@ async def test_sm2_signatures_over_data_and_digest(seeded: tuple[Client, Seeded]
         {**request, "signature": "AAAA"},
         {**digest_request, "digest": "00"},
     ):
-        response = await client.post("/v1/verify/signature", json=bad)
+        response = await client.post_json("/v1/verify/signature", bad)
         assert response.status == 400, bad
     certificate = {k: v for k, v in request.items() if k != "public_key"}
     certificate["certificate"] = "MIIB"
-    response = await client.post("/v1/verify/signature", json=certificate)
+    response = await client.post_json("/v1/verify/signature", certificate)
     assert response.status == 422
     assert (await response.json())["error"]["code"] == "certificate_unsupported"
 
 
 async def test_batch_answers_each_item_and_reports_partial_failures(
-    seeded: tuple[Client, Seeded],
+    seeded: tuple[SignedClient, Seeded],
 ) -> None:
     client, ids = seeded
     token = await qr_token(client, ids.business)
@@ -284,7 +287,7 @@ async def test_batch_answers_each_item_and_reports_partial_failures(
         {"kind": "qr", "token": token},
         "not an object",
     ]
-    response = await client.post("/v1/verify/batch", json={"items": items})
+    response = await client.post_json("/v1/verify/batch", {"items": items})
     assert response.status == 200, await response.text()
     results = (await response.json())["results"]
     assert len(results) == len(items)
@@ -295,16 +298,16 @@ async def test_batch_answers_each_item_and_reports_partial_failures(
     assert results[4]["result"] == "VALID"
     assert results[5]["error"]["code"] == "malformed_input"
     too_many = {"items": [{"kind": "qr", "token": token}] * 1001}
-    assert (await client.post("/v1/verify/batch", json=too_many)).status == 400
-    assert (await client.post("/v1/verify/batch", json={"items": []})).status == 400
+    assert (await client.post_json("/v1/verify/batch", too_many)).status == 400
+    assert (await client.post_json("/v1/verify/batch", {"items": []})).status == 400
 
 
 async def test_usage_records_are_batched_to_the_store_and_the_ledger(
-    seeded: tuple[Client, Seeded],
+    seeded: tuple[SignedClient, Seeded],
 ) -> None:
     client, ids = seeded
-    assert client.app is not None
-    app = client.app
+    assert client.client.app is not None
+    app = client.client.app
     token = await qr_token(client, ids.business)
     receipts = [(await verify_qr(client, token))["receipt"]["id"] for _ in range(3)]
     await app[USAGE].flush()
