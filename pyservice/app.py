@@ -180,7 +180,11 @@ async def _verification(app: web.Application) -> AsyncIterator[None]:
     await usage.start()
     app[USAGE] = usage
     app[VERIFIER] = Verifier(
-        app[REGISTRY], app[KEYRING], app[STATUS_CACHE], sm2_timer=metrics.sm2_verify.observe
+        app[REGISTRY],
+        app[KEYRING],
+        app[STATUS_CACHE],
+        redis=app[REDIS],
+        sm2_timer=metrics.sm2_verify.observe,
     )
     try:
         yield

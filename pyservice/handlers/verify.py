@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from pyservice import openapi
-from pyservice.appkeys import VERIFIER
+from pyservice.appkeys import REQUEST_ID, VERIFIER
 from pyservice.auth.routes import requires
 from pyservice.errors import MalformedInputError, SidianError
 from pyservice.handlers.support import (
@@ -57,7 +57,9 @@ def _token_of(obj: Any) -> str:
 async def _qr(request: web.Request, obj: Any) -> VerificationResult:
     started = time.perf_counter()
     text = _token_of(obj)
-    result, _, licence_id, full = await request.app[VERIFIER].verify_qr(text, caller_of(request))
+    result, _, licence_id, full = await request.app[VERIFIER].verify_qr(
+        text, caller_of(request), request_id=request[REQUEST_ID]
+    )
     receipt_for(
         request,
         kind="qr",

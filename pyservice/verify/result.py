@@ -38,6 +38,7 @@ CHECK_NAMES: Final = (
     "token_format",  # QR token: version, length, flags
     "token_signature",  # QR token: the platform QR key's SM2 signature
     "token_lifetime",  # QR token: issued_at - 30 s <= now < issued_at + lifetime
+    "token_single_use",  # QR token: nonce not used before (partner policy)
     "licence_ref",  # QR token: the licence reference resolves
     "signature",  # the issuer's SM2 signature over the canonical body
     "issuer_key",  # the issuer key was valid (active, in its window) at issuance

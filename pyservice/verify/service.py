@@ -21,7 +21,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pyservice.errors import MalformedInputError, StatusUnavailableError
+from redis.asyncio import Redis
+
+from pyservice.errors import (
+    MalformedInputError,
+    NonceCheckUnavailableError,
+    StatusUnavailableError,
+)
+from pyservice.nonces import consume_qr_nonce
 from pyservice.partners.policy import Caller
 from pyservice.qr import QrToken, decode_token, licence_ref
 from pyservice.registry.document import LicenceDocument, parse_ledger, verify_document
@@ -29,6 +36,7 @@ from pyservice.registry.errors import UnknownLicenceError
 from pyservice.registry.keys import KeyRing, TrustedKey
 from pyservice.registry.service import AsyncRegistry, today_in_china
 from pyservice.statuscache import StatusCache, StatusRecord
+from pyservice.store import DisclosureRow
 from pyservice.tokencache import VerifiedTokenCache
 from pyservice.verify.checks import (
     UNKNOWN_LICENCE,
@@ -50,6 +58,18 @@ log = logging.getLogger(__name__)
 KEY_TTL: Final = 5.0
 
 
+def _unmasked_fields(summary: LicenceSummary) -> tuple[str, ...]:
+    """Paths whose full value differs from the masked one."""
+    fields: list[str] = []
+    for part in ("holder", "face"):
+        full, masked = summary.full.get(part), summary.masked.get(part)
+        if isinstance(full, dict) and isinstance(masked, dict):
+            fields += [f"{part}.{k}" for k, v in full.items() if masked.get(k) != v]
+    if summary.full.get("number") != summary.masked.get("number"):
+        fields.append("number")
+    return tuple(sorted(fields))
+
+
 class Verifier:
     def __init__(
         self,
@@ -57,9 +77,11 @@ class Verifier:
         keyring: KeyRing,
         status_cache: StatusCache,
         *,
+        redis: Redis | None = None,
         sm2_timer: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._redis = redis
         self._registry = registry
         self._keyring = keyring
         self._status_cache = status_cache
@@ -120,13 +142,50 @@ class Verifier:
             self.summaries.put(ref, summary)
         return summary
 
-    @staticmethod
-    def disclose(summary: LicenceSummary, caller: Caller | None, consent: bool) -> dict[str, Any]:
+    async def disclose(
+        self,
+        summary: LicenceSummary,
+        caller: Caller | None,
+        *,
+        qr_consent: bool,
+        request_id: str,
+    ) -> tuple[dict[str, Any], bool]:
         """The masked summary, or the full one for a partner holding
-        ``licence:read-full`` with the holder's consent."""
-        if caller is not None and consent and caller.grant.may("licence:read-full"):
-            return summary.full
-        return summary.masked
+        ``licence:read-full`` with the holder's consent (the QR flag, or an
+        explicit grant in the store). A full disclosure is recorded first;
+        if it cannot be recorded, the masked summary is returned."""
+        if caller is None or not caller.grant.may("licence:read-full"):
+            return summary.masked, False
+        store = self._registry.registry.store
+        fields = _unmasked_fields(summary)
+        if not fields:
+            return summary.full, False  # nothing classified to reveal
+        now_ms = int(self._clock() * 1000)
+        try:
+            basis = "qr_consent" if qr_consent else None
+            if basis is None:
+                consent = await asyncio.to_thread(
+                    store.consent_get, summary.licence_id, caller.partner_id
+                )
+                if consent is not None and (
+                    consent.expires_at is None or now_ms < consent.expires_at
+                ):
+                    basis = "grant"
+            if basis is None:
+                return summary.masked, False
+            row = DisclosureRow(
+                at=now_ms,
+                partner_id=caller.partner_id,
+                licence_id=summary.licence_id,
+                fields=fields,
+                basis=basis,
+                request_id=request_id,
+            )
+            await asyncio.to_thread(store.disclosure_add, row)
+        except Exception as exc:  # unaudited disclosure never happens
+            log.warning("disclosure not recorded (%s): masked", type(exc).__name__)
+            return summary.masked, False
+        return summary.full, True
 
     # --------------------------------------------------------------- status
 
@@ -149,11 +208,14 @@ class Verifier:
     # ---------------------------------------------------------------- QR
 
     async def verify_qr(
-        self, text: str, caller: Caller | None
+        self, text: str, caller: Caller | None, *, request_id: str = ""
     ) -> tuple[VerificationResult, QrToken, str | None, bool]:
         """The QR hot path. Returns the result, the decoded token, the
         licence id (if resolved) and whether the full summary was disclosed.
-        ``MalformedTokenError`` for a token that does not decode."""
+        ``MalformedTokenError`` for a token that does not decode; for a
+        partner whose policy makes tokens single-use,
+        ``NonceCheckUnavailableError`` (503) when Redis cannot record the
+        nonce."""
         now_s = self._clock()
         now = int(now_s)
         # 1. decode (Rust); bad input is an error, not a verdict
@@ -166,6 +228,14 @@ class Verifier:
         checks = outcome.checks
         if outcome.token is None:
             return VerificationResult("UNDETERMINED", None, checks), token, None, False
+        # 3a. single use (partner policy): the nonce is consumed atomically
+        if caller is not None and caller.single_use_tokens:
+            if self._redis is None:
+                raise NonceCheckUnavailableError("single-use tokens need Redis")
+            if not await consume_qr_nonce(self._redis, outcome.token, now=now):
+                checks.append(Check("token_single_use", False, "QR token already used"))
+                return VerificationResult("UNDETERMINED", None, checks), token, None, False
+            checks.append(Check("token_single_use", True))
         # 4-5. reference and status (status cache: in-process → Redis → store)
         ref = token.licence_ref
         record, as_of, _ = await self._status(ref, checks)
@@ -193,8 +263,9 @@ class Verifier:
         full = False
         disclosed = None
         if summary is not None:
-            disclosed = self.disclose(summary, caller, token.consent)
-            full = disclosed is summary.full
+            disclosed, full = await self.disclose(
+                summary, caller, qr_consent=token.consent, request_id=request_id
+            )
         result = VerificationResult(status, as_of, checks, licence=disclosed)
         return result, token, licence_id, full
 
