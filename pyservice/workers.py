@@ -43,6 +43,7 @@ import uvloop
 from aiohttp import web
 from prometheus_client import multiprocess
 
+from pyservice.accesslog import AccessLogger
 from pyservice.app import create_app
 from pyservice.ledger.keys import load_or_create_ledger_key
 from pyservice.settings import Settings
@@ -69,6 +70,7 @@ def _serve_here(settings: Settings, *, reuse_port: bool) -> None:
         loop=uvloop.new_event_loop(),
         print=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT - 5,
+        access_log_class=AccessLogger,
     )
 
 
