@@ -10,6 +10,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from pyservice.accesslog import AccessLogger
 from pyservice.settings import Settings
+from tests.conftest import Client
 from tests.verify_testkit import seeded_app
 
 
@@ -23,7 +24,7 @@ async def test_tokens_and_ids_stay_out_of_the_access_log(
     server = await aiohttp_server(
         app, access_log_class=AccessLogger, access_log=logging.getLogger("t")
     )
-    client = await aiohttp_client(server)
+    client: Client = await aiohttp_client(server)
     caplog.set_level(logging.INFO, logger="t")
     page = await (await client.get(f"/holder/{ids.driving}")).text()
     token = page.split('data-url="', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
