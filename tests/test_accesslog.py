@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from pyservice.accesslog import AccessLogger
 from pyservice.settings import Settings
-from tests.conftest import Client
 from tests.verify_testkit import seeded_app
 
 
@@ -24,7 +25,7 @@ async def test_tokens_and_ids_stay_out_of_the_access_log(
     server = await aiohttp_server(
         app, access_log_class=AccessLogger, access_log=logging.getLogger("t")
     )
-    client: Client = await aiohttp_client(server)
+    client: TestClient[web.Request, None] = await aiohttp_client(server)
     caplog.set_level(logging.INFO, logger="t")
     page = await (await client.get(f"/holder/{ids.driving}")).text()
     token = page.split('data-url="', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
