@@ -28,7 +28,13 @@ from pyservice.crypto import sm3
 from pyservice.errors import MalformedInputError, NotFoundError, SidianError
 from pyservice.registry.validate import validate_issuer_code
 from pyservice.responses import json_response
-from pyservice.statuslist import StatusList, list_status, sign_status_list
+from pyservice.statuslist import (
+    MAX_ENTRIES,
+    MIN_ENTRIES,
+    StatusList,
+    list_status,
+    sign_status_list,
+)
 
 __all__ = ["OPENAPI", "STATUS_LIST_LIFETIME", "routes"]
 
@@ -91,7 +97,12 @@ async def status_list(request: web.Request) -> web.Response:
         if store.issuer_get(issuer) is None:
             raise NotFoundError(f"no issuer {issuer}")
         entries = [(idx, int(list_status(status))) for idx, status in store.status_list(issuer)]
-        packed = StatusList.from_statuses(entries).to_bytes()
+        # At least MIN_ENTRIES, a multiple of 4, covering every position given out.
+        needed = max((idx for idx, _ in entries), default=0) + 1
+        size = max(MIN_ENTRIES, -(-needed // 4) * 4)
+        if size > MAX_ENTRIES:
+            raise MalformedInputError("status list too large to publish")  # never with real data
+        packed = StatusList.from_statuses(entries, size=size).to_bytes()
         _, key = keyring.signing_key(issuer, "licence")
         now = int(time.time())
         token = sign_status_list(

@@ -83,7 +83,8 @@ async def _licence(request: web.Request, obj: Any) -> VerificationResult:
         raise MalformedInputError(f"document larger than {MAX_DOCUMENT_BYTES} bytes")
     doc = parse_document(data)
     result = await request.app[VERIFIER].verify_document(doc, caller_of(request))
-    receipt_for(request, kind="licence", result=result, licence_id=None, started=started)
+    licence_id = doc.licence["id"]
+    receipt_for(request, kind="licence", result=result, licence_id=licence_id, started=started)
     return result
 
 
