@@ -91,9 +91,15 @@ class StatusFollower:
             self._task = None
 
     async def on_status_change(self, changed: StatusChanged) -> None:
-        """The registry hook: after store+ledger commit."""
+        """The registry hook: after store+ledger commit. If the change
+        cannot be applied now, the poll applies it later (never an error
+        for the committed change)."""
+        try:
+            await self._apply(changed.ref)
+        except Exception as exc:
+            log.warning("status change not applied yet (%s): left to the poll", type(exc).__name__)
+            return
         self._applied.append(changed.ledger_index)
-        await self._apply(changed.ref)
 
     async def _apply(self, ref: bytes) -> None:
         record = await asyncio.to_thread(self._source.load_status, ref)

@@ -6,7 +6,6 @@ a fresh QR token for the holder app."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -16,7 +15,7 @@ from aiohttp import web
 from pyservice import openapi
 from pyservice.appkeys import KEYRING, REGISTRY, STATUS_CACHE, VERIFIER
 from pyservice.auth.routes import requires
-from pyservice.errors import MalformedInputError
+from pyservice.errors import MalformedInputError, SidianError, StoreUnavailableError
 from pyservice.handlers.support import caller_of, json_body, request_schema, strict_object
 from pyservice.qr import DEFAULT_LIFETIME, MAX_LIFETIME, licence_ref, make_token
 from pyservice.registry.errors import UnknownLicenceError
@@ -24,6 +23,7 @@ from pyservice.registry.service import today_in_china
 from pyservice.responses import json_response
 from pyservice.verify.checks import check_status
 from pyservice.verify.result import iso_ms
+from pyservice.verify.service import in_store
 
 __all__ = ["OPENAPI", "routes"]
 
@@ -86,7 +86,14 @@ async def set_status(request: web.Request) -> web.Response:
     await _allowed(request, licence_id)
     caller = caller_of(request)
     actor = "api" if caller is None else f"partner:{caller.partner_id}"
-    changed = await request.app[REGISTRY].set_status(licence_id, status, reason=reason, actor=actor)
+    try:
+        changed = await request.app[REGISTRY].set_status(
+            licence_id, status, reason=reason, actor=actor
+        )
+    except SidianError:
+        raise
+    except Exception as exc:  # the store refused the write
+        raise StoreUnavailableError("the registry store is unavailable") from exc
     return json_response(
         {
             "id": changed.licence_id,
@@ -121,7 +128,7 @@ async def fresh_token(
     summary = await request.app[VERIFIER].summary(licence_ref(licence_id))
     if summary is None or summary.licence_id != licence_id:
         raise UnknownLicenceError(f"no licence {licence_id}")
-    kid_key = await asyncio.to_thread(request.app[KEYRING].qr_signing_key)
+    kid_key = await in_store(request.app[KEYRING].qr_signing_key)
     now = int(time.time())
     token = make_token(kid_key[1], licence_id, now=now, lifetime=lifetime, consent=consent)
     return token, now + lifetime

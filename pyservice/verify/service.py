@@ -19,14 +19,16 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from redis.asyncio import Redis
 
 from pyservice.errors import (
     MalformedInputError,
     NonceCheckUnavailableError,
+    SidianError,
     StatusUnavailableError,
+    StoreUnavailableError,
 )
 from pyservice.nonces import consume_qr_nonce
 from pyservice.partners.policy import Caller
@@ -49,13 +51,29 @@ from pyservice.verify.result import Check, VerificationResult
 from pyservice.verify.signature import SignatureRequest, verify_signature
 from pyservice.verify.summary import LicenceSummary, SummaryCache, summarise
 
-__all__ = ["KEY_TTL", "Verifier"]
+__all__ = ["KEY_TTL", "Verifier", "in_store"]
 
 log = logging.getLogger(__name__)
 
 #: How long a trust entry (key status and window) is reused before it is
 #: read again: a compromised key stops counting within this time.
 KEY_TTL: Final = 5.0
+
+
+_T = TypeVar("_T")
+
+
+async def in_store(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run a store read in a worker thread; a store failure (not a
+    :class:`SidianError` such as an unknown licence) becomes
+    :class:`StoreUnavailableError` (503), never a 500."""
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except SidianError:
+        raise
+    except Exception as exc:
+        log.warning("store unavailable: %s", type(exc).__name__)
+        raise StoreUnavailableError("the registry store is unavailable") from exc
 
 
 def _unmasked_fields(summary: LicenceSummary) -> tuple[str, ...]:
@@ -99,7 +117,7 @@ class Verifier:
         cached = self._trusted.get(kid)
         if cached is not None and now - cached[0] < KEY_TTL:
             return cached[1]
-        key = await asyncio.to_thread(self._keyring.trusted, kid)
+        key = await in_store(self._keyring.trusted, kid)
         if len(self._trusted) > 10_000:
             self._trusted.clear()
         self._trusted[kid] = (now, key)
@@ -113,7 +131,7 @@ class Verifier:
         trusted = await self.trusted(kid)
         key = None
         if trusted is not None:
-            verifier = await asyncio.to_thread(self._keyring.verifier, kid)
+            verifier = await in_store(self._keyring.verifier, kid)
             key = None if verifier is None else PlatformKey(trusted, verifier)
         if len(self._keys) > 1000:
             self._keys.clear()
@@ -137,7 +155,7 @@ class Verifier:
             body = json.loads(row.body)
             return summarise(body, registry.licence_type(row.type_code).sensitive)
 
-        summary = await asyncio.to_thread(load)
+        summary = await in_store(load)
         if summary is not None:
             self.summaries.put(ref, summary)
         return summary
@@ -164,9 +182,7 @@ class Verifier:
         try:
             basis = "qr_consent" if qr_consent else None
             if basis is None:
-                consent = await asyncio.to_thread(
-                    store.consent_get, summary.licence_id, caller.partner_id
-                )
+                consent = await in_store(store.consent_get, summary.licence_id, caller.partner_id)
                 if consent is not None and (
                     consent.expires_at is None or now_ms < consent.expires_at
                 ):
@@ -181,7 +197,7 @@ class Verifier:
                 basis=basis,
                 request_id=request_id,
             )
-            await asyncio.to_thread(store.disclosure_add, row)
+            await in_store(store.disclosure_add, row)
         except Exception as exc:  # unaudited disclosure never happens
             log.warning("disclosure not recorded (%s): masked", type(exc).__name__)
             return summary.masked, False
@@ -221,7 +237,14 @@ class Verifier:
         # 1. decode (Rust); bad input is an error, not a verdict
         token = decode_token(text)
         # 2-3. platform key, signature, lifetime (verified-token cache first)
-        key = await self._platform_key(token.kid)
+        try:
+            key = await self._platform_key(token.kid)
+        except StoreUnavailableError:
+            checks = [
+                Check("token_format", True),
+                Check("token_signature", None, "platform key unavailable"),
+            ]
+            return VerificationResult("UNDETERMINED", None, checks), token, None, False
         outcome = check_token(
             token, text, key, self.tokens, now=now, now_ms=int(now_s * 1000), timer=self._sm2_timer
         )
@@ -287,10 +310,14 @@ class Verifier:
             doc = await self._with_stored_proof(doc)
         kids = {doc.kid} | ({doc.ledger.sth.kid} if doc.ledger is not None else set())
         trust = {}
-        for kid in kids:
-            key = await self.trusted(kid)
-            if key is not None:
-                trust[kid] = key
+        try:
+            for kid in sorted(kids):
+                key = await self.trusted(kid)
+                if key is not None:
+                    trust[kid] = key
+        except StoreUnavailableError:
+            checks = [Check("signature", None, "trusted keys unavailable"), *extra]
+            return VerificationResult("UNDETERMINED", None, checks, licence={"id": licence_id})
         now_ms = int(self._clock() * 1000)
         today = today_in_china(now_ms)
         status: str | None = None
@@ -330,7 +357,11 @@ class Verifier:
     # ------------------------------------------------------------ signature
 
     async def verify_signature(self, request: SignatureRequest) -> VerificationResult:
-        trusted = None if request.kid is None else await self.trusted(request.kid)
+        try:
+            trusted = None if request.kid is None else await self.trusted(request.kid)
+        except StoreUnavailableError:
+            checks = [Check("signer_key", None, "trusted keys unavailable")]
+            return VerificationResult("UNDETERMINED", None, checks)
         now_ms = int(self._clock() * 1000)
         result = verify_signature(request, trusted, now_ms=now_ms)
         result.status_as_of = datetime.fromtimestamp(now_ms / 1000, UTC)

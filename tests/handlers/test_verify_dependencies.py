@@ -123,3 +123,21 @@ async def test_metrics_of_issue_6_are_exposed(
     assert sample(text, "sidian_redis_up") == 1
     # labels are route names, never raw paths (no token in /metrics)
     assert token not in text
+
+
+async def test_store_down_is_503_or_undetermined_never_500(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client, ids = await signed_client(aiohttp_client, settings)
+    token = await qr_token(client, ids.business)
+    client.client.app[STORE].close()
+    # nothing was cached for this token: the platform key cannot be read
+    assert await scan(client, token) == "UNDETERMINED"
+    for path in (
+        "/v1/trust-list",
+        "/v1/status-lists/11430000006122244L",
+        f"/holder/{ids.business}",
+    ):
+        response = await client.client.get(path)
+        assert response.status == 503, path
+        assert (await response.json())["error"]["code"] == "store_unavailable"
