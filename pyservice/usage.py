@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from pyservice import merkle
-from pyservice.canonical import canonical_json
 from pyservice.ledger.service import Ledger
+from pyservice.registry.service import canonical_validated
 from pyservice.store import Store, UsageRow
 from pyservice.verify.result import iso_ms
 
@@ -53,7 +53,9 @@ def record_leaf(row: UsageRow) -> bytes:
         "client": row.client,
         "full": row.full_disclosure,
     }
-    return merkle.leaf_hash(canonical_json(fields))
+    # Only ASCII keys, strings, integers, booleans and null: the C encoder's
+    # output is the RFC 8785 form (see canonical_validated).
+    return merkle.leaf_hash(canonical_validated(fields))
 
 
 class UsageRecorder:

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from pyservice import merkle
+from pyservice.canonical import canonical_json
 from pyservice.crypto import PrivateKey, hmac_sm3
 from pyservice.ledger.service import Ledger
-from pyservice.store import SqliteStore
+from pyservice.store import SqliteStore, UsageRow
 from pyservice.usage import UsageRecorder, record_leaf
 
 
@@ -85,3 +86,32 @@ async def test_a_changed_record_no_longer_matches_its_batch_root(tmp_path: Path)
     forged = dataclasses.replace(rows[0], result="INVALID")
     assert merkle.root([record_leaf(forged), *leaves[1:]]) != root
     store.close()
+
+
+def test_record_leaf_is_the_canonical_json_of_the_record() -> None:
+    row = UsageRow(
+        record_id="ab" * 12,
+        at=1_795_000_000_000,
+        partner_id="p-1",
+        endpoint="qr",
+        target=b"\x01" * 16,
+        result="VALID",
+        latency_us=123,
+        request_id="r" * 32,
+        client="127.0.0.1",
+        full_disclosure=False,
+        batch_root=b"",
+    )
+    fields = {
+        "id": row.record_id,
+        "at": row.at,
+        "partner": row.partner_id,
+        "endpoint": row.endpoint,
+        "target": "01" * 16,
+        "result": row.result,
+        "latency_us": row.latency_us,
+        "request_id": row.request_id,
+        "client": row.client,
+        "full": False,
+    }
+    assert record_leaf(row) == merkle.leaf_hash(canonical_json(fields))
