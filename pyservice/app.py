@@ -16,6 +16,7 @@ from pyservice import openapi
 from pyservice.appkeys import (
     APPLICATIONS,
     AUTHENTICATOR,
+    DISCLOSURES,
     KEYRING,
     LEDGER,
     METRICS,
@@ -36,6 +37,7 @@ from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.partners.applications import Applications
 from pyservice.partners.calendar import WorkCalendar
+from pyservice.partners.disclosure import Disclosures
 from pyservice.partners.metrics import PartnerMetrics
 from pyservice.partners.ratelimit import RateLimiter
 from pyservice.partners.registry import PartnerRegistry
@@ -145,6 +147,7 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     app[PARTNERS] = PartnerRegistry(app[STORE], app[KEYRING])
     calendar = WorkCalendar.load(settings.work_calendar)
     app[APPLICATIONS] = Applications(app[STORE], calendar, app[PARTNERS])
+    app[DISCLOSURES] = Disclosures(app[STORE])
     redis = app[REDIS]
     if redis is None and settings.workers > 1:
         log.warning(
