@@ -122,7 +122,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         response = _http_error(request_id, exc)
     except SidianError as exc:
-        if exc.http_status >= 500:
+        if exc.http_status == 503:
+            # A dependency is down (Redis, the store): expected, and possibly
+            # on every request for a while, so one line and no traceback.
+            log.warning("%s (request %s): %s", exc.code, request_id, type(exc.__cause__).__name__)
+            response = error_response(request_id, 503, exc.code, str(exc))
+        elif exc.http_status >= 500:
             log.exception("internal error (request %s)", request_id)
             response = error_response(request_id, exc.http_status, exc.code, "internal error")
         else:

@@ -80,21 +80,25 @@ class AuthUnavailableError(SidianError):
 
 class LocalNonceSet:
     """Nonces seen in the last ``ttl`` seconds, in this process only, at most
-    ``max_entries`` of them. Entries are kept in arrival order, which is
-    expiry order (one TTL for all), so expired ones are dropped from the
-    front. When full of unexpired nonces it refuses (fails closed) rather
-    than forgetting one that could then be replayed."""
+    ``max_entries`` of them (about 100 MB at the default: keys are 64-bit
+    integers). Entries are kept in arrival order, which is expiry order (one
+    TTL for all), so expired ones are dropped from the front. When full of
+    unexpired nonces it refuses (fails closed, 503) rather than forgetting
+    one that could then be replayed: embedded mode sustains about
+    ``max_entries / ttl`` (1,600) signed requests per second; beyond that,
+    configure Redis."""
 
-    def __init__(self, ttl: float = NONCE_TTL_SECONDS, max_entries: int = 200_000) -> None:
+    def __init__(self, ttl: float = NONCE_TTL_SECONDS, max_entries: int = 1_000_000) -> None:
         self._ttl = ttl
         self._max = max_entries
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._seen: OrderedDict[int, float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._seen)
 
-    def add(self, key: bytes, now: float) -> bool:
-        """``True`` the first time ``key`` is seen within ``ttl``."""
+    def add(self, value: bytes, now: float) -> bool:
+        """``True`` the first time ``value`` (a hash) is seen within ``ttl``."""
+        key = int.from_bytes(value[:8], "big")  # 64 bits of a hash: no collisions in practice
         seen = self._seen
         while seen:
             oldest, expires = next(iter(seen.items()))
