@@ -30,6 +30,7 @@ from pyservice.appkeys import (
     STORE,
 )
 from pyservice.auth.authenticate import Authenticator
+from pyservice.auth.routes import required_scope
 from pyservice.handlers import ledger, ops, partners
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
@@ -72,8 +73,19 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_auth)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
-    app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
+    document = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
+    openapi.with_security(document, _declarations(app))
+    app[OPENAPI_DOCUMENT] = document
     return app
+
+
+def _declarations(app: web.Application) -> dict[tuple[str, str], str]:
+    """What each route requires (``@public``, ``@authenticated``, a scope)."""
+    return {
+        (route.method.lower(), route.resource.canonical): required_scope(route.handler)
+        for route in app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
 
 
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:
