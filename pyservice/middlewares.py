@@ -153,10 +153,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[CALLER] = None
     else:
         authenticator = request.app[AUTHENTICATOR]
-        partner = await authenticator.verify(request)
-        request[PARTNER_ID] = partner.id  # counted per partner from here on
+        signed = await authenticator.verify(request)
+        request[PARTNER_ID] = signed.partner.id  # counted per partner from here on
         needed = None if scope == AUTHENTICATED else scope
-        request[CALLER] = await authenticator.admit(partner, needed)
+        request[CALLER] = await authenticator.admit(signed, needed)
     return await handler(request)
 
 

@@ -291,3 +291,17 @@ def test_local_nonce_set_expires_and_is_bounded() -> None:
     assert getattr(caught.value, "code", None) == "unavailable"
     assert seen.add(b"a", 10.5)  # expired: may be used again, old entries dropped
     assert len(seen) == 3  # b, c, a
+
+
+async def test_replays_do_not_drain_the_partners_rate_limit(
+    aiohttp_client: AiohttpClient, settings: Settings, redis_server: RedisServer
+) -> None:
+    client = await aiohttp_client(_app(dataclasses.replace(settings, redis_url=redis_server.url)))
+    partner, secret = add_partner(client.app, rate_per_s=2)
+    signed = SignedClient(client, partner, secret)
+    captured = signed.headers("GET", "/t/whoami")
+    assert (await signed.send("GET", "/t/whoami", headers=captured)).status == 200
+    for _ in range(5):  # an eavesdropper replaying the captured request
+        replay = await signed.send("GET", "/t/whoami", headers=captured)
+        await _assert_401(replay, "replayed_nonce")
+    assert (await signed.get("/t/whoami")).status == 200  # the partner's 2nd token is intact
