@@ -16,7 +16,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -37,35 +36,48 @@ from pyservice.qr import make_token
 from pyservice.registry.keys import load_master_key
 from pyservice.settings import Settings
 from tests.conftest import Client
+from tests.logscan_testkit import LogLeakCollector, leaks
 from tests.partner_testkit import SignedClient, add_partner
 from tests.redis_testkit import RedisServer, free_port
-from tests.registry_testkit import HOLDER_PERSON, data_dir, driving_body, open_registry
+from tests.registry_testkit import (
+    HOLDER_PERSON,
+    data_dir,
+    driving_body,
+    open_registry,
+    resident_id,
+)
 
-#: Shapes of secrets, whatever their value: a partner secret, a QR token
-#: (139 base64url characters), an 18-character resident ID number, PEM keys.
-SHAPES = {
-    "partner secret": re.compile(r"sk_[A-Za-z0-9_-]{43}"),
-    "qr token": re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{139}(?![A-Za-z0-9_-])"),
-    "id number": re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9X](?![0-9])"),
-    "private key": re.compile(r"PRIVATE KEY"),
-}
-OTHER_ID = "110105194912310029"
-
-
-def leaks(text: str, secrets: set[str]) -> list[str]:
-    found = [f"value {s[:6]}…" for s in secrets if s and s in text]
-    found += [name for name, shape in SHAPES.items() if shape.search(text)]
-    return found
+OTHER_ID = resident_id("43010219800101001")
 
 
 def test_the_scan_can_fail() -> None:
     token = "A" * 139
     assert leaks(f"GET /v/{token}", set()) == ["qr token"]
     assert leaks(f"holder {HOLDER_PERSON}", set()) == ["id number"]
+    assert leaks("holder 110105194912310021", set()) == []  # wrong check character
     assert leaks("sk_" + "a" * 43, set()) == ["partner secret"]
     assert leaks("-----BEGIN PRIVATE KEY-----", set()) == ["private key"]
     assert leaks("abc secret123 def", {"secret123"}) == ["value secret…"]
     assert leaks("GET ledger_sth 200 412 0.000731 5c0f -", set()) == []
+
+
+def test_the_session_collector_flags_a_record() -> None:
+    collector = LogLeakCollector()
+    logger = logging.getLogger("tests.leak-probe")
+    logger.addHandler(collector)
+    logger.propagate = False  # not into the session's own collector
+    try:
+        collector.where = "probe"
+        logger.warning("nothing to see")
+        assert collector.found == []
+        try:
+            raise ValueError("sk_" + "b" * 43)
+        except ValueError:
+            logger.exception("failed")  # the secret is only in the traceback
+    finally:
+        logger.removeHandler(collector)
+        logger.propagate = True
+    assert collector.found == ["probe: tests.leak-probe logged a partner secret"]
 
 
 def _log_text(records: list[logging.LogRecord]) -> str:
