@@ -55,6 +55,9 @@ HTTP_ERROR_CODES: Final[dict[int, str]] = {
     503: "unavailable",
 }
 
+#: What a 503 tells the client (the code says which dependency check failed).
+_UNAVAILABLE: Final = "a dependency of the service is unavailable; retry later"
+
 # Headers of a raised HTTPException worth keeping on the JSON error.
 _KEPT_HEADERS: Final = ("Allow", "Retry-After", "WWW-Authenticate")
 
@@ -125,8 +128,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.http_status == 503:
             # A dependency is down (Redis, the store): expected, and possibly
             # on every request for a while, so one line and no traceback.
-            log.warning("%s (request %s): %s", exc.code, request_id, type(exc.__cause__).__name__)
-            response = error_response(request_id, 503, exc.code, str(exc))
+            cause = exc.__cause__
+            reason = type(cause).__name__ if cause is not None else str(exc)
+            log.warning("%s (request %s): %s", exc.code, request_id, reason)
+            response = error_response(request_id, 503, exc.code, _UNAVAILABLE)
         elif exc.http_status >= 500:
             log.exception("internal error (request %s)", request_id)
             response = error_response(request_id, exc.http_status, exc.code, "internal error")
