@@ -1,40 +1,38 @@
-"""The access log names routes, never raw paths: no QR token and no
-licence id reach the log."""
+"""The access log names the route, never the path or query."""
 
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from pyservice.accesslog import AccessLogger
+from pyservice.accesslog import RedactedAccessLogger
+from pyservice.app import create_app
 from pyservice.settings import Settings
-from tests.verify_testkit import seeded_app
+from tests.conftest import Client
+from tests.partner_testkit import SignedClient, add_partner
 
 
-async def test_tokens_and_ids_stay_out_of_the_access_log(
-    aiohttp_client: AiohttpClient,
+async def test_access_lines_carry_route_status_request_id_and_partner(
     aiohttp_server: AiohttpServer,
+    aiohttp_client: AiohttpClient,
     settings: Settings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app, ids = seeded_app(settings)
-    server = await aiohttp_server(
-        app, access_log_class=AccessLogger, access_log=logging.getLogger("t")
-    )
-    client: TestClient[web.Request, None] = await aiohttp_client(server)
-    caplog.set_level(logging.INFO, logger="t")
-    page = await (await client.get(f"/holder/{ids.driving}")).text()
-    token = page.split('data-url="', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
-    assert (await client.get(f"/v/{token}")).status == 200
-    assert (await client.get("/no/such/path")).status == 404
-    lines = [r.getMessage() for r in caplog.records if r.name == "t"]
-    assert any(" GET holder_page 200 " in line for line in lines), lines
-    assert any(" GET scan_page 200 " in line for line in lines), lines
-    assert any(" GET unmatched 404 " in line for line in lines), lines
-    text = "\n".join(lines)
-    assert token not in text
-    assert ids.driving not in text
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    server = await aiohttp_server(create_app(settings), access_log_class=RedactedAccessLogger)
+    # (a client of a started server: typed as one of an app)
+    client = cast(Client, await aiohttp_client(server))
+    pid, secret = add_partner(client.app, scopes=("status:read",))
+    ok = await SignedClient(client, pid, secret).get("/v1/partner/applications?x=SECRETQ")
+    missing = await client.get("/v/SECRETPATH?q=SECRETQ")
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert len(lines) == 2
+    first, second = (line.split(" ") for line in lines)
+    assert first[1:4] == ["GET", "partner_applications", "200"]
+    assert first[6:] == [ok.headers["X-Request-Id"], pid]
+    assert second[1:4] == ["GET", "unmatched", "404"]
+    assert second[6:] == [missing.headers["X-Request-Id"], "-"]
+    assert "SECRET" not in "\n".join(lines)

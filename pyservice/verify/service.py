@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -31,6 +32,12 @@ from pyservice.errors import (
     StoreUnavailableError,
 )
 from pyservice.nonces import consume_qr_nonce
+from pyservice.partners.disclosure import (
+    READ_FULL,
+    Disclosures,
+    disclosed_fields,
+    record_disclosure,
+)
 from pyservice.partners.policy import Caller
 from pyservice.qr import QrToken, decode_token, licence_ref
 from pyservice.registry.document import LicenceDocument, parse_ledger, verify_document
@@ -38,7 +45,6 @@ from pyservice.registry.errors import UnknownLicenceError
 from pyservice.registry.keys import KeyRing, TrustedKey
 from pyservice.registry.service import AsyncRegistry, today_in_china
 from pyservice.statuscache import StatusCache, StatusRecord
-from pyservice.store import DisclosureRow
 from pyservice.tokencache import VerifiedTokenCache
 from pyservice.verify.checks import (
     UNKNOWN_LICENCE,
@@ -74,18 +80,6 @@ async def in_store(fn: Callable[..., _T], *args: Any) -> _T:
     except Exception as exc:
         log.warning("store unavailable: %s", type(exc).__name__)
         raise StoreUnavailableError("the registry store is unavailable") from exc
-
-
-def _unmasked_fields(summary: LicenceSummary) -> tuple[str, ...]:
-    """Paths whose full value differs from the masked one."""
-    fields: list[str] = []
-    for part in ("holder", "face"):
-        full, masked = summary.full.get(part), summary.masked.get(part)
-        if isinstance(full, dict) and isinstance(masked, dict):
-            fields += [f"{part}.{k}" for k, v in full.items() if masked.get(k) != v]
-    if summary.full.get("number") != summary.masked.get("number"):
-        fields.append("number")
-    return tuple(sorted(fields))
 
 
 class Verifier:
@@ -168,38 +162,37 @@ class Verifier:
         qr_consent: bool,
         request_id: str,
     ) -> tuple[dict[str, Any], bool]:
-        """The masked summary, or the full one for a partner holding
-        ``licence:read-full`` with the holder's consent (the QR flag, or an
-        explicit grant in the store). A full disclosure is recorded first;
-        if it cannot be recorded, the masked summary is returned."""
-        if caller is None or not caller.grant.may("licence:read-full"):
+        """The masked summary, or the full one under the disclosure rule of
+        :mod:`pyservice.partners.disclosure` (``licence:read-full`` and the
+        holder's consent: the QR flag or a recorded grant). A full
+        disclosure is recorded first; if it cannot be, the masked summary
+        is returned."""
+        if caller is None or not caller.grant.may(READ_FULL):
             return summary.masked, False
-        store = self._registry.registry.store
-        fields = _unmasked_fields(summary)
+        fields = disclosed_fields(summary.full, summary.masked)
         if not fields:
             return summary.full, False  # nothing classified to reveal
-        now_ms = int(self._clock() * 1000)
+        store = self._registry.registry.store
+        rule = Disclosures(store)
         try:
-            basis = "qr_consent" if qr_consent else None
-            if basis is None:
-                consent = await in_store(store.consent_get, summary.licence_id, caller.partner_id)
-                if consent is not None and (
-                    consent.expires_at is None or now_ms < consent.expires_at
-                ):
-                    basis = "grant"
+            basis = await in_store(
+                functools.partial(rule.basis, caller, summary.licence_id, qr_consent=qr_consent)
+            )
             if basis is None:
                 return summary.masked, False
-            row = DisclosureRow(
-                at=now_ms,
-                partner_id=caller.partner_id,
-                licence_id=summary.licence_id,
-                fields=fields,
-                basis=basis,
-                request_id=request_id,
+            await in_store(
+                functools.partial(
+                    record_disclosure,
+                    store,
+                    partner_id=caller.partner_id,
+                    licence_id=summary.licence_id,
+                    fields=fields,
+                    basis=basis,
+                    request_id=request_id,
+                )
             )
-            await in_store(store.disclosure_add, row)
-        except Exception as exc:  # unaudited disclosure never happens
-            log.warning("disclosure not recorded (%s): masked", type(exc).__name__)
+        except StoreUnavailableError:  # an unrecorded disclosure never happens
+            log.warning("disclosure could not be recorded: masked")
             return summary.masked, False
         return summary.full, True
 
