@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from pyservice.store import sqlite_seals
 from pyservice.store.base import (
     AnnotationRow,
     ImportProgress,
@@ -35,6 +36,7 @@ from pyservice.store.base import (
     StoreError,
     UniqueViolationError,
 )
+from pyservice.store.seals import SealCertRow, SealEventRow, SealRow, SealVersionRow
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -156,6 +158,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             reject_bytes BIGINT NOT NULL,
             finished INTEGER NOT NULL)""",
     ),
+    # Migrations 4 and 5 belong to the partners and usage/audit work.
+    6: sqlite_seals.SEAL_MIGRATION,
 }
 
 _LICENCE_COLUMNS: Final = (
@@ -564,6 +568,8 @@ class SqliteStore:
                 )
             except sqlite3.IntegrityError as exc:
                 raise UniqueViolationError("annotation sequence number already used") from exc
+        if writes.seals:
+            sqlite_seals.seal_writes(conn, index, writes.seals)
         job = writes.import_progress
         if job is not None:
             conn.execute("DELETE FROM registry_import_jobs WHERE job_id = ?", (job.job_id,))
@@ -854,3 +860,25 @@ class SqliteStore:
             "annotations": count("registry_annotations"),
             "ledger_size": 0 if head is None else head.tree_size,
         }
+
+    # ---- seals -----------------------------------------------------------
+
+    def seal_get(self, es_id: str) -> SealRow | None:
+        return sqlite_seals.seal_get(self._conn(), es_id)
+
+    def seals(
+        self, org_code: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> list[SealRow]:
+        return sqlite_seals.seals(self._conn(), org_code, status, limit)
+
+    def seal_versions(self, es_id: str) -> list[SealVersionRow]:
+        return sqlite_seals.seal_versions(self._conn(), es_id)
+
+    def seal_events(self, es_id: str) -> list[SealEventRow]:
+        return sqlite_seals.seal_events(self._conn(), es_id)
+
+    def seal_cert_add(self, row: SealCertRow) -> None:
+        sqlite_seals.seal_cert_add(self._conn(), row)
+
+    def seal_cert_get(self, kid: str) -> SealCertRow | None:
+        return sqlite_seals.seal_cert_get(self._conn(), kid)
