@@ -194,9 +194,8 @@ class SealRegistry:
                 key,
                 (signer, issuer_cn),
                 cn,
-                now - 3600,
-                now + PLATFORM_CERT_SECONDS,
-                issuer is None,
+                (now - 3600, now + PLATFORM_CERT_SECONDS),
+                ca=issuer is None,
             )
             # (Should another process certify it first, use theirs.)
             with contextlib.suppress(UniqueViolationError):
