@@ -20,17 +20,19 @@ from pyservice.appkeys import (
     OPENAPI_DOCUMENT,
     REDIS,
     REGISTRY,
+    SEAL_REGISTRY,
     SETTINGS,
     STATUS_CACHE,
     STORE,
 )
-from pyservice.handlers import ledger, ops
+from pyservice.handlers import ledger, ops, seal
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.registry.service import AsyncRegistry, Registry
+from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
 from pyservice.store import open_store
@@ -38,7 +40,7 @@ from pyservice.store import open_store
 __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger)
+HANDLER_MODULES: Final = (ops, ledger, seal)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_ledger)
     app.cleanup_ctx.append(_registry)
+    app.cleanup_ctx.append(_seal_registry)
     app.cleanup_ctx.append(_redis)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
@@ -110,6 +113,11 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
 async def _registry(app: web.Application) -> AsyncIterator[None]:
     # The status cache plugs in with app[REGISTRY].on_status_change = ...
     app[REGISTRY] = AsyncRegistry(Registry(app[STORE], app[KEYRING], app[LEDGER]))
+    yield
+
+
+async def _seal_registry(app: web.Application) -> AsyncIterator[None]:
+    app[SEAL_REGISTRY] = SealRegistry(app[STORE], app[KEYRING], app[LEDGER])
     yield
 
 

@@ -12,6 +12,7 @@ from pyservice.metrics import HttpMetrics
 from pyservice.partners.policy import Caller
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import AsyncRegistry
+from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache
 from pyservice.store import Store
@@ -25,6 +26,7 @@ __all__ = [
     "REDIS",
     "REGISTRY",
     "REQUEST_ID",
+    "SEAL_REGISTRY",
     "SETTINGS",
     "STATUS_CACHE",
     "STORE",
@@ -51,6 +53,10 @@ OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 #: Issuance, lifecycle and licence/status reads; its ``on_status_change``
 #: hook is where the status cache plugs in (write order: store+ledger, then hook).
 REGISTRY = web.AppKey("registry", AsyncRegistry)
+
+#: The seal system (lifecycle writes via ``LEDGER.run_in_writer``; reads and
+#: verification on worker threads).
+SEAL_REGISTRY = web.AppKey("seal_registry", SealRegistry)
 
 #: Set by the auth middleware: the authenticated partner, or None on a
 #: public route.

@@ -28,6 +28,7 @@ T_2029 = 1_861_920_000
 T_2030 = 1_893_456_000
 
 __all__ = [
+    "FORMATS",
     "ORG",
     "T_2024",
     "T_2026",
@@ -41,6 +42,7 @@ __all__ = [
     "build_signed_ofd",
     "der_read",
     "expected",
+    "intact",
     "make_pki",
     "make_seal",
     "make_signed_ofd",
@@ -53,6 +55,25 @@ __all__ = [
     "seal_bytes",
     "zip_of",
 ]
+
+
+#: expected.json's format names → ours.
+FORMATS = {
+    "SES V1 layout (GM/T 0031-2014)": "SES_V1",
+    "SES V4 layout (GB/T 38540-2020)": "SES_V4",
+    "GB/T 35275 SignedData": "GBT35275",
+}
+
+
+def intact(want: dict[str, Any]) -> bool:
+    """Whether expected.json says every signature of a file is intact."""
+    return all(
+        not s["references_failed"]
+        and s["signature_ok"]
+        and s.get("seal_signature_ok", True)
+        and s.get("data_hash_matches", True)
+        for s in want["signatures"]
+    )
 
 
 def ofd_dir() -> Path:
