@@ -49,6 +49,7 @@ __all__ = [
     "ofd_bytes",
     "ofd_dir",
     "ofd_entries",
+    "ofd_signature_xml",
     "open_seal_registry",
     "rewrite_ofd",
     "rewrite_ofd_bytes",
@@ -194,11 +195,8 @@ def make_signed_ofd(pki: Pki, *, signed_at: int = T_2026) -> bytes:
     return build_signed_ofd(sign)
 
 
-def build_signed_ofd(
-    sign: Callable[[bytes, str], bytes], *, document_text: str = "CommonData"
-) -> bytes:
-    """A minimal OFD whose one seal signature ``sign(SM3(Signature.xml),
-    property info)`` makes: Document.xml and OFD.xml referenced by SM3."""
+def _unsigned_parts(document_text: str) -> tuple[bytes, bytes, bytes]:
+    """Document.xml, OFD.xml and the Signature.xml referencing both by SM3."""
     ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
     document = f"<ofd:Document {ns}><ofd:{document_text}/></ofd:Document>".encode()
     ofd_xml = (
@@ -220,6 +218,22 @@ def build_signed_ofd(
         + "</ofd:References></ofd:SignedInfo>"
         "<ofd:SignedValue>/Doc_0/Signs/Sign_0/SignedValue.dat</ofd:SignedValue></ofd:Signature>"
     ).encode()
+    return document, ofd_xml, signature_xml
+
+
+def ofd_signature_xml(document_text: str = "CommonData") -> bytes:
+    """The Signature.xml that :func:`build_signed_ofd` signs (what its
+    ``sign`` receives the SM3 of)."""
+    return _unsigned_parts(document_text)[2]
+
+
+def build_signed_ofd(
+    sign: Callable[[bytes, str], bytes], *, document_text: str = "CommonData"
+) -> bytes:
+    """A minimal OFD whose one seal signature ``sign(SM3(Signature.xml),
+    property info)`` makes: Document.xml and OFD.xml referenced by SM3."""
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    document, ofd_xml, signature_xml = _unsigned_parts(document_text)
     value = sign(sm3(signature_xml), "/Doc_0/Signs/Sign_0/Signature.xml")
     signatures = (
         f"<ofd:Signatures {ns}><ofd:MaxSignId>1</ofd:MaxSignId>"

@@ -71,6 +71,9 @@ __all__ = [
     "describe",
     "effective_seal_status",
     "event_json",
+    "registry_trust_anchors",
+    "seal_standings",
+    "verify_ofd_registered",
 ]
 
 SEAL_STATUSES: Final = ("applied", "approved", "rejected", "made", "active", "cancelled")
@@ -214,13 +217,7 @@ class SealRegistry:
 
     def trust_anchors(self) -> list[bytes]:
         """The seal CA's certificate once it exists (no key is created here)."""
-        rows = [r for r in self.store.key_rows(PLATFORM, "seal-ca") if r.status == "active"]
-        out = []
-        for key_row in rows:
-            cert = self.store.seal_cert_get(key_row.kid)
-            if cert is not None:
-                out.append(cert.der)
-        return out
+        return registry_trust_anchors(self.store)
 
     def ca_certificate(self) -> bytes:
         """The seal CA's certificate (created with its key on first use)."""
@@ -506,17 +503,7 @@ class SealRegistry:
 
     def standing(self, es_ids: Iterable[str]) -> dict[str, SealStanding]:
         """What the registry knows about those of ``es_ids`` that are ours."""
-        out: dict[str, SealStanding] = {}
-        for es_id in set(es_ids):
-            row = self.store.seal_get(es_id)
-            if row is None:
-                continue
-            events = self.store.seal_events(es_id)
-            filed = next((e.at for e in events if e.action == "file"), None)
-            cancelled = next((e.at for e in events if e.action == "cancel"), None)
-            windows = tuple((v.valid_start, v.valid_end) for v in self.store.seal_versions(es_id))
-            out[es_id] = SealStanding(es_id, row.status, filed, cancelled, windows)
-        return out
+        return seal_standings(self.store, es_ids)
 
     # ---- signing and verifying ----------------------------------------------------------
 
@@ -560,14 +547,13 @@ class SealRegistry:
     ) -> tuple[OfdReport, list[StandingKind]]:
         """:func:`pyservice.seal.verify_ofd` with the seal CA as an extra
         trust anchor and the ``seal_status`` check for our seals."""
-        report = verify_ofd(
+        return verify_ofd_registered(
+            self.store,
             data,
-            trust_anchors=[*trust_anchors, *self.trust_anchors()],
+            trust_anchors=trust_anchors,
             intermediates=intermediates,
             at=self._at(at),
         )
-        es_ids = [s.es_id for s in report.signatures if s.es_id]
-        return apply_to_report(report, self.standing(es_ids))
 
     def verify_signed_value(
         self,
@@ -585,6 +571,54 @@ class SealRegistry:
         )
         standings = self.standing([verdict.es_id] if verdict.es_id else [])
         return apply_to_verdict(verdict, standings, bool(anchors))
+
+
+def registry_trust_anchors(store: Store) -> list[bytes]:
+    """The certificates of the active seal CA keys (read only)."""
+    out = []
+    for key_row in store.key_rows(PLATFORM, "seal-ca"):
+        cert = store.seal_cert_get(key_row.kid) if key_row.status == "active" else None
+        if cert is not None:
+            out.append(cert.der)
+    return out
+
+
+def seal_standings(store: Store, es_ids: Iterable[str]) -> dict[str, SealStanding]:
+    """The registry's facts about those of ``es_ids`` that are our seals
+    (read only): status, filing and cancellation times, version windows."""
+    out: dict[str, SealStanding] = {}
+    for es_id in set(es_ids):
+        row = store.seal_get(es_id)
+        if row is None:
+            continue
+        events = store.seal_events(es_id)
+        filed = next((e.at for e in events if e.action == "file"), None)
+        cancelled = next((e.at for e in events if e.action == "cancel"), None)
+        windows = tuple((v.valid_start, v.valid_end) for v in store.seal_versions(es_id))
+        out[es_id] = SealStanding(es_id, row.status, filed, cancelled, windows)
+    return out
+
+
+def verify_ofd_registered(
+    store: Store,
+    data: bytes,
+    *,
+    trust_anchors: Sequence[bytes] = (),
+    intermediates: Sequence[bytes] = (),
+    at: dt.datetime | None = None,
+) -> tuple[OfdReport, list[StandingKind]]:
+    """:func:`pyservice.seal.verify_ofd` with the store's seal CA as an
+    extra trust anchor and the ``seal_status`` check for seals the store
+    knows (reads only: usable wherever the store can be opened)."""
+    report = verify_ofd(
+        data,
+        trust_anchors=[*trust_anchors, *registry_trust_anchors(store)],
+        intermediates=intermediates,
+        at=at,
+    )
+    return apply_to_report(
+        report, seal_standings(store, [s.es_id for s in report.signatures if s.es_id])
+    )
 
 
 def describe(row: SealRow, now_s: int | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from tests.seal_testkit import (
     intact,
     ofd_bytes,
     ofd_entries,
+    ofd_signature_xml,
     rewrite_ofd_bytes,
 )
 
@@ -238,14 +239,7 @@ async def _active_seal(client: Client) -> str:
 
 
 async def _signed_ofd(client: Client, es_id: str) -> bytes:
-    digests: list[tuple[bytes, str]] = []
-
-    def capture(h: bytes, p: str) -> bytes:
-        digests.append((h, p))
-        return b""
-
-    build_signed_ofd(capture)
-    ((digest, info),) = digests
+    digest, info = sm3(ofd_signature_xml()), "/Doc_0/Signs/Sign_0/Signature.xml"
     signed = await _call(
         client,
         "POST",

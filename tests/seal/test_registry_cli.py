@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pyservice.cli import main
 from pyservice.crypto import sm3
 from pyservice.seal.native import check_seal
-from tests.seal_testkit import ORG, open_seal_registry
+from tests.seal_testkit import ORG, build_signed_ofd, ofd_signature_xml, open_seal_registry
 
 
 @pytest.fixture
@@ -106,6 +106,29 @@ def test_lifecycle_list_show_and_sign(data: Path) -> None:
         assert check_seal(reg.seal(es_id).seal_der or b"").seal_name == "新名称章"
     finally:
         reg.store.close()
+
+
+def test_verify_ofd_consults_the_registry(data: Path) -> None:
+    es_id = _apply(data)
+    for step in ("approve", "make", "file"):
+        _run(data, step, es_id, "--actor", "管理员", "--reason", step)
+    xml = data.parent / "Signature.xml"
+    xml.write_bytes(ofd_signature_xml())
+    value = data.parent / "SignedValue.dat"
+    info = "/Doc_0/Signs/Sign_0/Signature.xml"
+    _run(data, "sign", es_id, str(xml), "--out", str(value), "--property-info", info)
+    ofd = data.parent / "signed.ofd"
+    ofd.write_bytes(build_signed_ofd(lambda h, p: value.read_bytes()))
+    result = CliRunner().invoke(main, ["verify-ofd", str(ofd), "--json", "--data-dir", str(data)])
+    report = json.loads(result.output)
+    assert result.exit_code == 0, report["reasons"]
+    assert report["result"] == "VALID"
+    assert report["signatures"][0]["checks"][-1] == {"name": "seal_status", "ok": True}
+    # Without the data directory's store nothing is trusted.
+    alone = CliRunner().invoke(
+        main, ["verify-ofd", str(ofd), "--data-dir", str(data.parent / "none")]
+    )
+    assert alone.exit_code == 3
 
 
 def test_errors_are_reported_not_raised(data: Path) -> None:
