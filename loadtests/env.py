@@ -86,7 +86,7 @@ def add_partner(data_dir: Path) -> Partner:
             "--scopes",
             "verify:qr,verify:licence,status:read,status:write",
             "--rate",
-            "1000000",
+            "100000",
             "--data-dir",
             str(data_dir),
         ],

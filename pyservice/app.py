@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Final
@@ -14,10 +15,14 @@ from redis.retry import Retry
 
 from pyservice import openapi
 from pyservice.appkeys import (
+    APPLICATIONS,
+    AUTHENTICATOR,
     KEYRING,
     LEDGER,
     METRICS,
     OPENAPI_DOCUMENT,
+    PARTNER_METRICS,
+    PARTNERS,
     REDIS,
     REGISTRY,
     SEAL_REGISTRY,
@@ -25,11 +30,17 @@ from pyservice.appkeys import (
     STATUS_CACHE,
     STORE,
 )
-from pyservice.handlers import ledger, ops, seal
+from pyservice.auth.authenticate import Authenticator
+from pyservice.handlers import ledger, ops, partners, seal
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
+from pyservice.partners.applications import Applications
+from pyservice.partners.calendar import WorkCalendar
+from pyservice.partners.metrics import PartnerMetrics
+from pyservice.partners.ratelimit import RateLimiter
+from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.registry.service import AsyncRegistry, Registry
 from pyservice.seal.registry import SealRegistry
@@ -39,8 +50,10 @@ from pyservice.store import open_store
 
 __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 
+log = logging.getLogger(__name__)
+
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger, seal)
+HANDLER_MODULES: Final = (ops, ledger, partners, seal)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -50,6 +63,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = HttpMetrics.create()
+    app[PARTNER_METRICS] = PartnerMetrics(app[METRICS].registry)
     app.cleanup_ctx.append(_data_dir)
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_keyring)
@@ -57,6 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_registry)
     app.cleanup_ctx.append(_seal_registry)
     app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(_auth)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
     app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
@@ -138,6 +153,26 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     finally:
         if client is not None:
             await client.aclose()
+
+
+async def _auth(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[PARTNERS] = PartnerRegistry(app[STORE], app[KEYRING])
+    calendar = WorkCalendar.load(settings.work_calendar)
+    app[APPLICATIONS] = Applications(app[STORE], calendar, app[PARTNERS])
+    redis = app[REDIS]
+    if redis is None and settings.workers > 1:
+        log.warning(
+            "several workers without Redis: signed requests are refused (503), "
+            "since a replayed nonce could not be detected across workers"
+        )
+    app[AUTHENTICATOR] = Authenticator(
+        app[PARTNERS],
+        redis,
+        RateLimiter(redis, workers=settings.workers),
+        single_process=settings.workers == 1,
+    )
+    yield
 
 
 def status_cache_ctx(

@@ -7,9 +7,13 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from pyservice.auth.authenticate import Authenticator
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
+from pyservice.partners.applications import Applications
+from pyservice.partners.metrics import PartnerMetrics
 from pyservice.partners.policy import Caller
+from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import AsyncRegistry
 from pyservice.seal.registry import SealRegistry
@@ -18,11 +22,16 @@ from pyservice.statuscache import StatusCache
 from pyservice.store import Store
 
 __all__ = [
+    "APPLICATIONS",
+    "AUTHENTICATOR",
     "CALLER",
     "KEYRING",
     "LEDGER",
     "METRICS",
     "OPENAPI_DOCUMENT",
+    "PARTNERS",
+    "PARTNER_ID",
+    "PARTNER_METRICS",
     "REDIS",
     "REGISTRY",
     "REQUEST_ID",
@@ -54,13 +63,25 @@ OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 #: hook is where the status cache plugs in (write order: store+ledger, then hook).
 REGISTRY = web.AppKey("registry", AsyncRegistry)
 
+#: Partners (lookups cached a few seconds), over the store and keyring.
+PARTNERS = web.AppKey("partners", PartnerRegistry)
+#: Access applications (用证申请审核) with the configured work calendar.
+APPLICATIONS = web.AppKey("applications", Applications)
+#: Authenticates signed requests (partners, nonces, rate limits).
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 #: The seal system (lifecycle writes via ``LEDGER.run_in_writer``; reads and
 #: verification on worker threads).
 SEAL_REGISTRY = web.AppKey("seal_registry", SealRegistry)
 
 #: Set by the auth middleware: the authenticated partner, or None on a
 #: public route.
-CALLER = web.RequestKey("caller", Caller | None)  # type: ignore[arg-type]
+CALLER: web.RequestKey[Caller | None] = web.RequestKey("caller")
+
+#: Set by the auth middleware once a request's signature is verified: the
+#: partner's id (also for requests it then refuses with 403 or 429).
+PARTNER_ID = web.RequestKey("partner_id", str)
+#: Per-partner request counts with bounded labels (top partners, "other").
+PARTNER_METRICS = web.AppKey("partner_metrics", PartnerMetrics)
 
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.

@@ -19,6 +19,7 @@ from pyservice.ledger import service as ledger_reads
 from pyservice.ledger.keys import load_ledger_public_key
 from pyservice.ledger.sth import sth_to_json
 from pyservice.ledger.verify import verify_ledger
+from pyservice.partners.cli import register as register_partner_commands
 from pyservice.registry.cli import register as register_registry_commands
 from pyservice.seal.cli import verify_ofd_command
 from pyservice.seal.registry_cli import seal as seal_commands
@@ -36,6 +37,7 @@ def main() -> None:
 
 
 register_registry_commands(main)
+register_partner_commands(main)
 
 
 @main.command()

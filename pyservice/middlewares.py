@@ -1,11 +1,15 @@
 """The service's middlewares, outermost first: metrics → errors → auth.
 
 - ``metrics_middleware`` is outermost so it times and counts every request
-  with its final status, including 401s, 404s and rendered 500s.
+  with its final status, including 401s, 404s and rendered 500s; requests
+  of an authenticated partner (even if then refused with 403/429) are also
+  counted per partner, with bounded labels (:mod:`pyservice.partners.metrics`).
 - ``error_middleware`` is the one place that maps exceptions to HTTP: it
   assigns the request id and renders the JSON error shape of api.md,
   ``{"error": {"code", "message", "request_id"}}``.
-- ``auth_middleware`` is a placeholder until partner authentication lands.
+- ``auth_middleware`` authenticates the partner of every non-public route
+  (:mod:`pyservice.auth.authenticate`) and sets ``request[CALLER]``; a
+  public route gets ``None``. Unrouted requests (404/405) pass through.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from pyservice.appkeys import METRICS, REQUEST_ID
+from pyservice.appkeys import (
+    AUTHENTICATOR,
+    CALLER,
+    METRICS,
+    PARTNER_ID,
+    PARTNER_METRICS,
+    REQUEST_ID,
+)
+from pyservice.auth.routes import AUTHENTICATED, PUBLIC, required_scope
 from pyservice.crypto import PanicException
 from pyservice.errors import SidianError
 from pyservice.responses import json_response
@@ -77,6 +89,9 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         request.app[METRICS].observe(
             route_label(request), request.method, status, time.perf_counter() - start
         )
+        partner = request.get(PARTNER_ID)
+        if partner is not None:
+            request.app[PARTNER_METRICS].observe(partner, status)
 
 
 def error_response(request_id: str, status: int, code: str, message: str) -> web.Response:
@@ -112,6 +127,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             response = error_response(request_id, exc.http_status, exc.code, "internal error")
         else:
             response = error_response(request_id, exc.http_status, exc.code, str(exc))
+        extra = getattr(exc, "headers", None)
+        if callable(extra):  # Retry-After of a 429, WWW-Authenticate of a 401
+            response.headers.update(extra())
     except (Exception, PanicException):
         # A 500 is a bug: log it with the request id, tell the client nothing more.
         log.exception("unhandled error (request %s)", request_id)
@@ -122,8 +140,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # Placeholder: partner authentication (SIDIAN-HMAC-SM3, security.md)
-    # arrives with its issue; public endpoints will stay open.
+    match_info = request.match_info
+    if match_info.http_exception is not None:
+        return await handler(request)  # 404/405: nothing to protect
+    scope = required_scope(match_info.handler)
+    if scope == PUBLIC:
+        request[CALLER] = None
+    else:
+        authenticator = request.app[AUTHENTICATOR]
+        partner = await authenticator.verify(request)
+        request[PARTNER_ID] = partner.id  # counted per partner from here on
+        needed = None if scope == AUTHENTICATED else scope
+        request[CALLER] = await authenticator.admit(partner, needed)
     return await handler(request)
 
 

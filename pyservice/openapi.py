@@ -28,6 +28,7 @@ __all__ = [
     "obj_schema",
     "ref",
     "render_docs",
+    "strict_object",
 ]
 
 Operation = dict[str, Any]
@@ -152,6 +153,12 @@ _ERROR_TEXT: Final = {
     429: "rate-limited (see Retry-After)",
     503: "a dependency is down",
 }
+
+
+def strict_object(properties: Mapping[str, Any], *, nullable: Iterable[str] = ()) -> dict[str, Any]:
+    """A strict object schema (every property required, nothing else), for
+    handler modules that describe their own schemas inline."""
+    return _obj(properties, nullable=nullable)
 
 
 def json_content(schema: Mapping[str, Any]) -> dict[str, Any]:

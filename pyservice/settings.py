@@ -46,6 +46,10 @@ class Settings:
     #: Name the answering worker (``X-Sidian-Worker: <pid>``) on every
     #: response: for load tests that must see every worker, off by default.
     expose_worker: bool = False
+    #: Holidays and make-up working days for the 5-working-day review target
+    #: of access applications (JSON, see :mod:`pyservice.partners.calendar`);
+    #: ``None``: weekends only.
+    work_calendar: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -89,6 +93,7 @@ class Settings:
             "workers": int,
             "status_max_staleness": float,
             "expose_worker": _flag,
+            "work_calendar": lambda raw: Path(raw) if raw else None,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):

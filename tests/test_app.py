@@ -13,6 +13,7 @@ from pytest_aiohttp import AiohttpClient
 
 from pyservice.app import create_app
 from pyservice.appkeys import KEYRING, LEDGER, METRICS, REGISTRY, REQUEST_ID, SETTINGS
+from pyservice.auth.routes import public
 from pyservice.crypto import PanicException
 from pyservice.errors import InvalidSignatureError, MalformedInputError, SidianError
 from pyservice.settings import Settings
@@ -81,8 +82,10 @@ async def test_method_not_allowed(client: Client) -> None:
 
 
 def _app_with(settings: Settings, handler: Handler) -> web.Application:
+    # Public, so these error-mapping tests need no credentials (the auth
+    # paths have their own tests in tests/auth/test_authenticate.py).
     app = create_app(settings)
-    app.router.add_route("*", "/boom", handler, name="boom")
+    app.router.add_route("*", "/boom", public(handler), name="boom")
     return app
 
 

@@ -62,6 +62,10 @@ class AuthError(SidianError):
     code = "unauthenticated"
     http_status = 401
 
+    def headers(self) -> dict[str, str]:
+        """Every 401 names the scheme to use (RFC 9110 §11.6.1)."""
+        return {"WWW-Authenticate": SCHEME}
+
 
 class MissingCredentialsError(AuthError):
     code = "missing_credentials"

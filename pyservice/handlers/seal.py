@@ -3,7 +3,8 @@ scope ``verify:seal``) and the seal system's lifecycle (``admin``).
 
 - ``POST /v1/verify/ofd``: ``multipart/form-data`` with the OFD file in the
   part ``file``; the body is bounded (``Content-Length`` first, then while
-  reading) at :data:`MAX_OFD_UPLOAD` bytes → 413 ``too_large``.
+  reading) at :data:`MAX_OFD_UPLOAD` bytes or the service's
+  ``max_body_bytes``, whichever is smaller → 413 ``too_large``.
 - ``POST /v1/verify/seal``: JSON ``{"signed_value": base64, "data": base64}``
   or ``{"signed_value": …, "data_sm3": hex}``.
 
@@ -17,15 +18,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import email.policy
 from datetime import UTC, datetime
+from email.parser import BytesParser
 from typing import Any, Final, get_args
 
 import orjson
-from aiohttp import BodyPartReader, web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import hdrs, web
 
 from pyservice import openapi
-from pyservice.appkeys import LEDGER, SEAL_REGISTRY
+from pyservice.appkeys import LEDGER, SEAL_REGISTRY, SETTINGS
 from pyservice.auth.routes import requires
 from pyservice.errors import MalformedInputError
 from pyservice.responses import json_response
@@ -40,7 +42,6 @@ routes = web.RouteTableDef()
 
 #: Largest OFD upload (the multipart body as a whole).
 MAX_OFD_UPLOAD: Final = 20 * 1024 * 1024
-_CHUNK: Final = 64 * 1024
 _FORM_OVERHEAD: Final = 64 * 1024
 
 
@@ -53,31 +54,34 @@ def _too_large(size: int) -> web.HTTPRequestEntityTooLarge:
 
 
 async def _read_ofd_upload(request: web.Request) -> bytes:
-    """The ``file`` part of a multipart upload, read in bounded chunks."""
-    if request.content_length is not None and request.content_length > (
-        MAX_OFD_UPLOAD + _FORM_OVERHEAD
-    ):
+    """The ``file`` part of a multipart upload. The body is bounded before
+    it is read: by its ``Content-Length``, and while reading by the app's
+    ``client_max_size`` (``max_body_bytes``; the request signature covers
+    the whole body, so the auth middleware reads it the same way)."""
+    limit = min(MAX_OFD_UPLOAD + _FORM_OVERHEAD, request.app[SETTINGS].max_body_bytes)
+    if request.content_length is not None and request.content_length > limit:
         raise _too_large(request.content_length)
     if request.content_type != "multipart/form-data":
         raise web.HTTPUnsupportedMediaType(text="send the OFD as multipart/form-data, part 'file'")
+    body = await request.read()
+    if len(body) > limit:
+        raise _too_large(len(body))
+    content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
     try:
-        reader = await request.multipart()
-        while True:
-            part = await reader.next()
-            if part is None:
-                break
-            if not isinstance(part, BodyPartReader) or part.name != "file":
-                continue  # other fields (and nested multiparts) are ignored
-            data = bytearray()
-            while chunk := await part.read_chunk(_CHUNK):
-                data += chunk
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+        )
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == "file":
+                data = part.get_payload(decode=True)
+                if not isinstance(data, bytes):
+                    break
                 if len(data) > MAX_OFD_UPLOAD:
                     raise _too_large(len(data))
-            return bytes(data)
-    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
-        # aiohttp's multipart reader reports malformed framing this way.
+                return data
+    except (ValueError, TypeError, LookupError, UnicodeError, AttributeError) as exc:
         raise MalformedInputError(f"malformed multipart body: {exc}") from exc
-    raise MalformedInputError("the multipart body has no part named 'file'")
+    raise MalformedInputError("the multipart body has no file part named 'file'")
 
 
 def _now() -> datetime:

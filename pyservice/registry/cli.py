@@ -25,7 +25,7 @@ from pyservice.registry.service import STORED_STATUSES, Registry, today_in_china
 from pyservice.settings import Settings
 from pyservice.store import open_store
 
-__all__ = ["register"]
+__all__ = ["DATA_DIR_OPTION", "JSON_OPTION", "register"]
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -33,6 +33,9 @@ _DATA_DIR = click.option(
     help="Data directory [default: $SIDIAN_DATA_DIR or ./data].",
 )
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+#: The shared ``--data-dir`` and ``--json`` options, for other command modules.
+DATA_DIR_OPTION = _DATA_DIR
+JSON_OPTION = _JSON
 
 
 def _data_dir(data_dir: Path | None) -> Path:

@@ -192,6 +192,11 @@ class KeyRing:
     def __repr__(self) -> str:
         return "KeyRing(<master key hidden>)"
 
+    def subkey(self, label: str) -> bytes:
+        """A 16-byte SM4 key derived from the master key for one purpose
+        (HMAC-SM3 of ``label``): e.g. wrapping partner secrets."""
+        return hmac_sm3(self._master, label.encode("utf-8"))[:16]
+
     # ---- classified data at rest (security.md) ---------------------------------
 
     def seal_body(self, licence_id: str, canonical: bytes) -> bytes:

@@ -7,7 +7,7 @@ async code runs them in a thread (the ledger has a dedicated writer
 thread). Every query is written so the same schema runs on PostgreSQL;
 SQLite-only SQL lives in :mod:`pyservice.store.sqlite` alone.
 
-Tables are grouped by area with a prefix (``ledger_*``, ``registry_*``).
+Tables are grouped by area with a prefix (``ledger_*``, ``registry_*``, ``partner_*``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from pathlib import Path
 
 from pyservice.store.base import (
     AnnotationRow,
+    ApplicationDecision,
+    ApplicationRow,
+    ConsentRow,
+    DisclosureRow,
     ImportProgress,
     IssuerRow,
     KeyRow,
@@ -24,6 +28,7 @@ from pyservice.store.base import (
     LicenceRow,
     LicenceTypeRow,
     NewLicence,
+    PartnerRow,
     RegistryWrites,
     SealCertRow,
     SealEventRow,
@@ -42,6 +47,10 @@ from pyservice.store.sqlite import SqliteStore
 
 __all__ = [
     "AnnotationRow",
+    "ApplicationDecision",
+    "ApplicationRow",
+    "ConsentRow",
+    "DisclosureRow",
     "ImportProgress",
     "IssuerRow",
     "KeyRow",
@@ -50,6 +59,7 @@ __all__ = [
     "LicenceRow",
     "LicenceTypeRow",
     "NewLicence",
+    "PartnerRow",
     "RegistryWrites",
     "SealCertRow",
     "SealEventRow",

@@ -17,6 +17,10 @@ from pyservice.store.seals import (
 
 __all__ = [
     "AnnotationRow",
+    "ApplicationDecision",
+    "ApplicationRow",
+    "ConsentRow",
+    "DisclosureRow",
     "ImportProgress",
     "IssuerRow",
     "KeyRow",
@@ -25,6 +29,7 @@ __all__ = [
     "LicenceRow",
     "LicenceTypeRow",
     "NewLicence",
+    "PartnerRow",
     "RegistryWrites",
     "SealCertRow",
     "SealEventRow",
@@ -245,6 +250,92 @@ class RegistryWrites:
     seals: Sequence[SealWrite] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerRow:
+    """A partner (接入的业务信息系统). The HMAC secret is stored only
+    SM4-GCM-wrapped (``wrap_nonce``, the partner id as associated data).
+    ``licence_types``/``issuers`` empty = any. Times are unix ms."""
+
+    id: str
+    name: str
+    contact: str
+    status: str
+    wrap_nonce: bytes
+    wrapped_secret: bytes
+    scopes: tuple[str, ...]
+    licence_types: tuple[str, ...]
+    issuers: tuple[str, ...]
+    rate_per_s: float
+    single_use_tokens: bool
+    created_at: int
+    secret_rotated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRow:
+    """An access application (用证申请): what a partner asked for and why,
+    its review deadline, and the decision (``granted_*``: what was
+    approved; empty unless approved). Times are unix ms."""
+
+    id: str
+    partner_id: str
+    purpose: str
+    scopes: tuple[str, ...]
+    licence_types: tuple[str, ...]
+    issuers: tuple[str, ...]
+    status: str
+    submitted_at: int
+    due_at: int
+    decided_at: int | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    granted_scopes: tuple[str, ...] = ()
+    granted_types: tuple[str, ...] = ()
+    granted_issuers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationDecision:
+    """Decide a pending application: ``approved`` (the partner's grant
+    becomes exactly ``scopes``/``licence_types``/``issuers``, in the same
+    transaction) or ``rejected`` (with ``reason``)."""
+
+    application_id: str
+    status: str
+    decided_at: int
+    decided_by: str
+    reason: str
+    scopes: tuple[str, ...] = ()
+    licence_types: tuple[str, ...] = ()
+    issuers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    """A holder's explicit consent that one partner may see the full
+    classified fields of one licence, until ``expires_at`` (None: until
+    revoked). Times are unix ms."""
+
+    licence_id: str
+    partner_id: str
+    granted_at: int
+    expires_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureRow:
+    """One disclosure of unmasked classified fields to a partner (audited).
+    ``basis`` is ``qr_consent`` or ``grant``; ``seq`` is assigned by the store."""
+
+    at: int
+    partner_id: str
+    licence_id: str
+    fields: tuple[str, ...]
+    basis: str
+    request_id: str
+    seq: int = 0
+
+
 class Store(Protocol):
     """What the service needs from the registry store."""
 
@@ -379,6 +470,65 @@ class Store(Protocol):
     def registry_counts(self) -> dict[str, object]:
         """Counts for ``sidian stats``: licences by status, issuers, types,
         keys, ledger size."""
+        ...
+
+    # ---- partners, access applications, consent, disclosures ----------------
+
+    def partner_add(self, row: PartnerRow) -> None:
+        """Insert; :class:`UniqueViolationError` if the id exists."""
+        ...
+
+    def partner_get(self, partner_id: str) -> PartnerRow | None: ...
+
+    def partners(self) -> list[PartnerRow]:
+        """Every partner, by id."""
+        ...
+
+    def partner_set_status(self, partner_id: str, status: str) -> bool:
+        """``False`` if there is no such partner."""
+        ...
+
+    def partner_set_secret(
+        self, partner_id: str, wrap_nonce: bytes, wrapped_secret: bytes, rotated_at: int
+    ) -> bool:
+        """Replace the wrapped secret; ``False`` if there is no such partner."""
+        ...
+
+    def application_add(self, row: ApplicationRow) -> None:
+        """Insert; :class:`UniqueViolationError` if the id exists."""
+        ...
+
+    def application_get(self, application_id: str) -> ApplicationRow | None: ...
+
+    def applications(
+        self, status: str | None = None, partner_id: str | None = None, limit: int = 1000
+    ) -> list[ApplicationRow]:
+        """Applications (optionally of one status and/or partner), oldest first."""
+        ...
+
+    def application_decide(self, decision: ApplicationDecision) -> bool:
+        """In one transaction: record the decision if the application is
+        still ``pending`` and, when approved, set the partner's grant to
+        exactly what was approved. ``False`` (nothing changed) if it was
+        not pending."""
+        ...
+
+    def consent_put(self, row: ConsentRow) -> None:
+        """Record (or replace) a holder's consent for one partner."""
+        ...
+
+    def consent_get(self, licence_id: str, partner_id: str) -> ConsentRow | None: ...
+
+    def consent_delete(self, licence_id: str, partner_id: str) -> bool: ...
+
+    def disclosure_add(self, row: DisclosureRow) -> int:
+        """Append a disclosure record; its sequence number."""
+        ...
+
+    def disclosures(
+        self, licence_id: str | None = None, partner_id: str | None = None, limit: int = 1000
+    ) -> list[DisclosureRow]:
+        """Disclosure records, oldest first."""
         ...
 
     # ---- seals (migration 6) -------------------------------------------------

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -22,6 +23,10 @@ from typing import Any, Final
 from pyservice.store import sqlite_seals
 from pyservice.store.base import (
     AnnotationRow,
+    ApplicationDecision,
+    ApplicationRow,
+    ConsentRow,
+    DisclosureRow,
     ImportProgress,
     IssuerRow,
     KeyRow,
@@ -29,6 +34,7 @@ from pyservice.store.base import (
     LedgerConflictError,
     LicenceRow,
     LicenceTypeRow,
+    PartnerRow,
     RegistryWrites,
     StaleStatusError,
     StatusEventRow,
@@ -158,7 +164,63 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             reject_bytes BIGINT NOT NULL,
             finished INTEGER NOT NULL)""",
     ),
-    # Migrations 4 and 5 belong to the partners and usage/audit work.
+    4: (
+        # Partners (security.md §Partners): the HMAC secret only SM4-GCM-
+        # wrapped; scopes, licence types and issuers as JSON arrays (types
+        # and issuers empty = any).
+        """CREATE TABLE partner_accounts (
+            id VARCHAR(64) PRIMARY KEY,
+            name TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            wrap_nonce BLOB NOT NULL,
+            wrapped_secret BLOB NOT NULL,
+            scopes TEXT NOT NULL,
+            licence_types TEXT NOT NULL,
+            issuers TEXT NOT NULL,
+            rate_per_s DOUBLE PRECISION NOT NULL,
+            single_use_tokens INTEGER NOT NULL,
+            created_at BIGINT NOT NULL,
+            secret_rotated_at BIGINT NOT NULL)""",
+        # Access applications (用证申请审核) with their review deadline.
+        """CREATE TABLE partner_applications (
+            id VARCHAR(64) PRIMARY KEY,
+            partner_id VARCHAR(64) NOT NULL,
+            purpose TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            licence_types TEXT NOT NULL,
+            issuers TEXT NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            submitted_at BIGINT NOT NULL,
+            due_at BIGINT NOT NULL,
+            decided_at BIGINT,
+            decided_by TEXT,
+            reason TEXT,
+            granted_scopes TEXT NOT NULL,
+            granted_types TEXT NOT NULL,
+            granted_issuers TEXT NOT NULL)""",
+        "CREATE INDEX partner_applications_by_status ON partner_applications (status, due_at)",
+        "CREATE INDEX partner_applications_by_partner ON partner_applications (partner_id)",
+        # A holder's explicit consent to full disclosure to one partner.
+        """CREATE TABLE partner_consents (
+            licence_id VARCHAR(200) NOT NULL,
+            partner_id VARCHAR(64) NOT NULL,
+            granted_at BIGINT NOT NULL,
+            expires_at BIGINT,
+            PRIMARY KEY (licence_id, partner_id))""",
+        # Every disclosure of unmasked classified fields (append-only).
+        """CREATE TABLE partner_disclosures (
+            seq INTEGER PRIMARY KEY,
+            at BIGINT NOT NULL,
+            partner_id VARCHAR(64) NOT NULL,
+            licence_id VARCHAR(200) NOT NULL,
+            fields TEXT NOT NULL,
+            basis VARCHAR(16) NOT NULL,
+            request_id VARCHAR(64) NOT NULL)""",
+        "CREATE INDEX partner_disclosures_by_licence ON partner_disclosures (licence_id, seq)",
+        "CREATE INDEX partner_disclosures_by_partner ON partner_disclosures (partner_id, seq)",
+    ),
+    # Migration 5 belongs to the usage/audit work.
     6: sqlite_seals.SEAL_MIGRATION,
 }
 
@@ -166,6 +228,14 @@ _LICENCE_COLUMNS: Final = (
     "id, ref, issuer_code, type_code, version, body, signature, kid, status, status_reason, "
     "status_at, valid_until, supersedes, superseded_by, ledger_index, status_idx, issued_at, "
     "holder_key"
+)
+_PARTNER_COLUMNS: Final = (
+    "id, name, contact, status, wrap_nonce, wrapped_secret, scopes, licence_types, issuers, "
+    "rate_per_s, single_use_tokens, created_at, secret_rotated_at"
+)
+_APPLICATION_COLUMNS: Final = (
+    "id, partner_id, purpose, scopes, licence_types, issuers, status, submitted_at, due_at, "
+    "decided_at, decided_by, reason, granted_scopes, granted_types, granted_issuers"
 )
 _KEY_COLUMNS: Final = (
     "kid, owner, purpose, public_key, wrap_nonce, wrapped_key, valid_from, valid_until, "
@@ -225,6 +295,58 @@ def _key(row: tuple[Any, ...]) -> KeyRow:
         valid_until=None if valid_until is None else int(valid_until),
         status=str(status),
         created_at=int(created),
+    )
+
+
+def _list(items: Sequence[str]) -> str:
+    return json.dumps(sorted(set(items)), ensure_ascii=False)
+
+
+def _unlist(text: str) -> tuple[str, ...]:
+    items = json.loads(text)
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise StoreError("malformed list column")
+    return tuple(items)
+
+
+def _partner(row: tuple[Any, ...]) -> PartnerRow:
+    (pid, name, contact, status, nonce, wrapped, scopes, types, issuers) = row[:9]
+    return PartnerRow(
+        id=str(pid),
+        name=str(name),
+        contact=str(contact),
+        status=str(status),
+        wrap_nonce=bytes(nonce),
+        wrapped_secret=bytes(wrapped),
+        scopes=_unlist(scopes),
+        licence_types=_unlist(types),
+        issuers=_unlist(issuers),
+        rate_per_s=float(row[9]),
+        single_use_tokens=bool(row[10]),
+        created_at=int(row[11]),
+        secret_rotated_at=int(row[12]),
+    )
+
+
+def _application(row: tuple[Any, ...]) -> ApplicationRow:
+    (aid, partner_id, purpose, scopes, types, issuers, status, submitted, due) = row[:9]
+    decided_at, decided_by, reason, g_scopes, g_types, g_issuers = row[9:]
+    return ApplicationRow(
+        id=str(aid),
+        partner_id=str(partner_id),
+        purpose=str(purpose),
+        scopes=_unlist(scopes),
+        licence_types=_unlist(types),
+        issuers=_unlist(issuers),
+        status=str(status),
+        submitted_at=int(submitted),
+        due_at=int(due),
+        decided_at=None if decided_at is None else int(decided_at),
+        decided_by=None if decided_by is None else str(decided_by),
+        reason=None if reason is None else str(reason),
+        granted_scopes=_unlist(g_scopes),
+        granted_types=_unlist(g_types),
+        granted_issuers=_unlist(g_issuers),
     )
 
 
@@ -860,6 +982,228 @@ class SqliteStore:
             "annotations": count("registry_annotations"),
             "ledger_size": 0 if head is None else head.tree_size,
         }
+
+    # ---- partners ----------------------------------------------------------
+
+    def partner_add(self, row: PartnerRow) -> None:
+        self._insert(
+            f"INSERT INTO partner_accounts ({_PARTNER_COLUMNS}) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.id,
+                row.name,
+                row.contact,
+                row.status,
+                row.wrap_nonce,
+                row.wrapped_secret,
+                _list(row.scopes),
+                _list(row.licence_types),
+                _list(row.issuers),
+                row.rate_per_s,
+                int(row.single_use_tokens),
+                row.created_at,
+                row.secret_rotated_at,
+            ),
+            f"partner {row.id}",
+        )
+
+    def partner_get(self, partner_id: str) -> PartnerRow | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_PARTNER_COLUMNS} FROM partner_accounts WHERE id = ?",  # noqa: S608
+                (partner_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else _partner(row)
+
+    def partners(self) -> list[PartnerRow]:
+        rows = self._conn().execute(
+            f"SELECT {_PARTNER_COLUMNS} FROM partner_accounts ORDER BY id"  # noqa: S608
+        )
+        return [_partner(row) for row in rows]
+
+    def partner_set_status(self, partner_id: str, status: str) -> bool:
+        cur = self._conn().execute(
+            "UPDATE partner_accounts SET status = ? WHERE id = ?", (status, partner_id)
+        )
+        return cur.rowcount == 1
+
+    def partner_set_secret(
+        self, partner_id: str, wrap_nonce: bytes, wrapped_secret: bytes, rotated_at: int
+    ) -> bool:
+        cur = self._conn().execute(
+            "UPDATE partner_accounts SET wrap_nonce = ?, wrapped_secret = ?, "
+            "secret_rotated_at = ? WHERE id = ?",
+            (wrap_nonce, wrapped_secret, rotated_at, partner_id),
+        )
+        return cur.rowcount == 1
+
+    def application_add(self, row: ApplicationRow) -> None:
+        self._insert(
+            f"INSERT INTO partner_applications ({_APPLICATION_COLUMNS}) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.id,
+                row.partner_id,
+                row.purpose,
+                _list(row.scopes),
+                _list(row.licence_types),
+                _list(row.issuers),
+                row.status,
+                row.submitted_at,
+                row.due_at,
+                row.decided_at,
+                row.decided_by,
+                row.reason,
+                _list(row.granted_scopes),
+                _list(row.granted_types),
+                _list(row.granted_issuers),
+            ),
+            f"application {row.id}",
+        )
+
+    def application_get(self, application_id: str) -> ApplicationRow | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_APPLICATION_COLUMNS} FROM partner_applications "  # noqa: S608
+                "WHERE id = ?",
+                (application_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else _application(row)
+
+    def applications(
+        self, status: str | None = None, partner_id: str | None = None, limit: int = 1000
+    ) -> list[ApplicationRow]:
+        rows = self._conn().execute(
+            f"SELECT {_APPLICATION_COLUMNS} FROM partner_applications "  # noqa: S608
+            "WHERE (? IS NULL OR status = ?) AND (? IS NULL OR partner_id = ?) "
+            "ORDER BY submitted_at, id LIMIT ?",
+            (status, status, partner_id, partner_id, limit),
+        )
+        return [_application(row) for row in rows]
+
+    def application_decide(self, decision: ApplicationDecision) -> bool:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute(
+                "SELECT partner_id FROM partner_applications WHERE id = ? AND status = 'pending'",
+                (decision.application_id,),
+            ).fetchone()
+            if row is None:
+                conn.execute("ROLLBACK")
+                return False
+            conn.execute(
+                "UPDATE partner_applications SET status = ?, decided_at = ?, decided_by = ?, "
+                "reason = ?, granted_scopes = ?, granted_types = ?, granted_issuers = ? "
+                "WHERE id = ?",
+                (
+                    decision.status,
+                    decision.decided_at,
+                    decision.decided_by,
+                    decision.reason,
+                    _list(decision.scopes),
+                    _list(decision.licence_types),
+                    _list(decision.issuers),
+                    decision.application_id,
+                ),
+            )
+            if decision.status == "approved":
+                cur = conn.execute(
+                    "UPDATE partner_accounts SET scopes = ?, licence_types = ?, issuers = ? "
+                    "WHERE id = ?",
+                    (
+                        _list(decision.scopes),
+                        _list(decision.licence_types),
+                        _list(decision.issuers),
+                        str(row[0]),
+                    ),
+                )
+                if cur.rowcount != 1:
+                    raise StoreError(f"application for unknown partner {row[0]}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return True
+
+    def consent_put(self, row: ConsentRow) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "DELETE FROM partner_consents WHERE licence_id = ? AND partner_id = ?",
+                (row.licence_id, row.partner_id),
+            )
+            conn.execute(
+                "INSERT INTO partner_consents (licence_id, partner_id, granted_at, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (row.licence_id, row.partner_id, row.granted_at, row.expires_at),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def consent_get(self, licence_id: str, partner_id: str) -> ConsentRow | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT licence_id, partner_id, granted_at, expires_at FROM partner_consents "
+                "WHERE licence_id = ? AND partner_id = ?",
+                (licence_id, partner_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return ConsentRow(
+            str(row[0]), str(row[1]), int(row[2]), None if row[3] is None else int(row[3])
+        )
+
+    def consent_delete(self, licence_id: str, partner_id: str) -> bool:
+        cur = self._conn().execute(
+            "DELETE FROM partner_consents WHERE licence_id = ? AND partner_id = ?",
+            (licence_id, partner_id),
+        )
+        return cur.rowcount == 1
+
+    def disclosure_add(self, row: DisclosureRow) -> int:
+        cur = self._conn().execute(
+            "INSERT INTO partner_disclosures (at, partner_id, licence_id, fields, basis, "
+            "request_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                row.at,
+                row.partner_id,
+                row.licence_id,
+                _list(row.fields),
+                row.basis,
+                row.request_id,
+            ),
+        )
+        seq = cur.lastrowid
+        if seq is None:
+            raise StoreError("disclosure insert returned no sequence number")
+        return int(seq)
+
+    def disclosures(
+        self, licence_id: str | None = None, partner_id: str | None = None, limit: int = 1000
+    ) -> list[DisclosureRow]:
+        rows = self._conn().execute(
+            "SELECT at, partner_id, licence_id, fields, basis, request_id, seq "
+            "FROM partner_disclosures WHERE (? IS NULL OR licence_id = ?) "
+            "AND (? IS NULL OR partner_id = ?) ORDER BY seq LIMIT ?",
+            (licence_id, licence_id, partner_id, partner_id, limit),
+        )
+        return [
+            DisclosureRow(int(a), str(p), str(lic), _unlist(f), str(b), str(r), int(q))
+            for a, p, lic, f, b, r, q in rows
+        ]
 
     # ---- seals -----------------------------------------------------------
 

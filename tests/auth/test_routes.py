@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pyservice.auth.routes import DEFAULT_SCOPE, PUBLIC, public, required_scope, requires
+from pyservice.auth.routes import (
+    AUTHENTICATED,
+    DEFAULT_SCOPE,
+    PUBLIC,
+    authenticated,
+    public,
+    required_scope,
+    requires,
+)
 from pyservice.partners.policy import SCOPES
 from tests.conftest import Client
 
@@ -20,7 +28,7 @@ async def test_every_route_declares_public_or_a_known_scope(client: Client) -> N
                 f"{route.method} {route.resource.canonical if route.resource else ''}"
             )
         else:
-            assert declared == PUBLIC or declared in SCOPES
+            assert declared in {PUBLIC, AUTHENTICATED} or declared in SCOPES
     assert undeclared == []
 
 
@@ -33,7 +41,11 @@ def test_declarations() -> None:
 
     async def c() -> None: ...
 
+    @authenticated
+    async def d() -> None: ...
+
     assert required_scope(a) == "verify:qr"
+    assert required_scope(d) == AUTHENTICATED
     assert required_scope(b) == PUBLIC
     assert required_scope(c) == DEFAULT_SCOPE == "admin"
     with pytest.raises(ValueError, match="unknown scope"):

@@ -1,0 +1,373 @@
+"""Access applications over HTTP (用证申请审核, security.md §Partners).
+
+Partner side (any authenticated partner, whatever its grant):
+- ``POST /v1/partner/applications`` ``{"purpose", "scopes", "licence_types"?, "issuers"?}``
+- ``GET /v1/partner/applications`` — its own applications.
+
+Admin side (scope ``admin``):
+- ``GET /v1/admin/partners`` — partners (never their secrets);
+- ``GET /v1/admin/applications?status=&partner=&overdue=true``;
+- ``GET /v1/admin/applications/{id}``;
+- ``POST /v1/admin/applications/{id}/approve`` ``{"scopes"?, "licence_types"?,
+  "issuers"?, "reason"?}`` — omitted lists mean "as applied for";
+- ``POST /v1/admin/applications/{id}/reject`` ``{"reason"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import orjson
+from aiohttp import web
+
+from pyservice import openapi
+from pyservice.appkeys import APPLICATIONS, CALLER, PARTNERS
+from pyservice.auth.routes import authenticated, requires
+from pyservice.errors import MalformedInputError
+from pyservice.partners.applications import APPLICATION_STATUSES, application_json
+from pyservice.partners.policy import Caller
+from pyservice.responses import json_response
+
+__all__ = ["OPENAPI", "routes"]
+
+routes = web.RouteTableDef()
+
+_T = TypeVar("_T")
+_MAX_LIST: Final = 200
+
+
+def _caller(request: web.Request) -> Caller:
+    caller = request[CALLER]
+    if caller is None:  # the route declarations make this unreachable
+        raise web.HTTPUnauthorized()
+    return caller
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise MalformedInputError("the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise MalformedInputError("the body must be a JSON object")
+    return data
+
+
+def _strings(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) > _MAX_LIST
+        or not all(isinstance(v, str) for v in value)
+    ):
+        raise MalformedInputError(f"{name!r} must be a list of strings")
+    return value
+
+
+def _string(body: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise MalformedInputError(f"{name!r} must be a string")
+    return value
+
+
+async def _run(func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Store I/O off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, lambda: func(*args, **kwargs))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@routes.post("/v1/partner/applications", name="partner_apply")
+@authenticated
+async def partner_apply(request: web.Request) -> web.Response:
+    """File an access application for the calling partner."""
+    caller = _caller(request)
+    body = await _body(request)
+    row = await _run(
+        request.app[APPLICATIONS].apply,
+        caller.partner_id,
+        purpose=_string(body, "purpose"),
+        scopes=_strings(body, "scopes") or [],
+        licence_types=_strings(body, "licence_types") or [],
+        issuers=_strings(body, "issuers") or [],
+    )
+    return json_response(application_json(row, _now_ms()), status=201)
+
+
+@routes.get("/v1/partner/applications", name="partner_applications")
+@authenticated
+async def partner_applications(request: web.Request) -> web.Response:
+    """The calling partner's applications, oldest first."""
+    caller = _caller(request)
+    rows = await _run(request.app[APPLICATIONS].list, partner_id=caller.partner_id)
+    now = _now_ms()
+    return json_response({"applications": [application_json(r, now) for r in rows]})
+
+
+@routes.get("/v1/admin/partners", name="admin_partners")
+@requires("admin")
+async def admin_partners(request: web.Request) -> web.Response:
+    """Every partner (never a secret)."""
+    partners = await _run(request.app[PARTNERS].list)
+    return json_response({"partners": [p.to_json() for p in partners]})
+
+
+@routes.get("/v1/admin/applications", name="admin_applications")
+@requires("admin")
+async def admin_applications(request: web.Request) -> web.Response:
+    """Applications, filtered by status and partner, or only the overdue ones."""
+    status = request.query.get("status") or None
+    partner = request.query.get("partner") or None
+    overdue = request.query.get("overdue", "false")
+    if overdue not in {"true", "false"}:
+        raise MalformedInputError("'overdue' must be true or false")
+    applications = request.app[APPLICATIONS]
+    now = _now_ms()
+    if overdue == "true":
+        rows = [
+            r
+            for r in await _run(applications.overdue, now)
+            if partner is None or r.partner_id == partner
+        ]
+    else:
+        rows = await _run(applications.list, status=status, partner_id=partner)
+    return json_response({"applications": [application_json(r, now) for r in rows]})
+
+
+@routes.get("/v1/admin/applications/{id}", name="admin_application")
+@requires("admin")
+async def admin_application(request: web.Request) -> web.Response:
+    row = await _run(request.app[APPLICATIONS].get, request.match_info["id"])
+    return json_response(application_json(row, _now_ms()))
+
+
+@routes.post("/v1/admin/applications/{id}/approve", name="admin_approve")
+@requires("admin")
+async def admin_approve(request: web.Request) -> web.Response:
+    """Approve: the partner's grant becomes exactly what is approved."""
+    caller = _caller(request)
+    body = await _body(request)
+    row = await _run(
+        request.app[APPLICATIONS].approve,
+        request.match_info["id"],
+        by=caller.partner_id,
+        scopes=_strings(body, "scopes"),
+        licence_types=_strings(body, "licence_types"),
+        issuers=_strings(body, "issuers"),
+        reason=_string(body, "reason", ""),
+    )
+    return json_response(application_json(row, _now_ms()))
+
+
+@routes.post("/v1/admin/applications/{id}/reject", name="admin_reject")
+@requires("admin")
+async def admin_reject(request: web.Request) -> web.Response:
+    """Reject with a reason."""
+    caller = _caller(request)
+    body = await _body(request)
+    row = await _run(
+        request.app[APPLICATIONS].reject,
+        request.match_info["id"],
+        by=caller.partner_id,
+        reason=_string(body, "reason"),
+    )
+    return json_response(application_json(row, _now_ms()))
+
+
+# ---------------------------------------------------------------- OpenAPI --
+
+_STRINGS: Final = {"type": "array", "items": {"type": "string"}}
+_TIME: Final = {"type": "string", "format": "date-time"}
+_NULLABLE_STRING: Final = {"oneOf": [{"type": "string"}, {"type": "null"}]}
+APPLICATION_SCHEMA: Final = openapi.strict_object(
+    {
+        "id": {"type": "string"},
+        "partner_id": {"type": "string"},
+        "purpose": {"type": "string"},
+        "scopes": _STRINGS,
+        "licence_types": {**_STRINGS, "description": "empty: any"},
+        "issuers": {**_STRINGS, "description": "empty: any"},
+        "status": {"type": "string", "enum": list(APPLICATION_STATUSES)},
+        "submitted_at": _TIME,
+        "due_at": {**_TIME, "description": "end of the 5th working day (Beijing time)"},
+        "overdue": {"type": "boolean"},
+        "decided_at": {"oneOf": [_TIME, {"type": "null"}]},
+        "decided_by": _NULLABLE_STRING,
+        "reason": _NULLABLE_STRING,
+        "granted": openapi.strict_object(
+            {"scopes": _STRINGS, "licence_types": _STRINGS, "issuers": _STRINGS}
+        ),
+    }
+)
+_APPLICATION_LIST: Final = openapi.strict_object(
+    {"applications": {"type": "array", "items": APPLICATION_SCHEMA}}
+)
+_PARTNER_SCHEMA: Final = openapi.strict_object(
+    {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "contact": {"type": "string"},
+        "status": {"type": "string", "enum": ["active", "suspended"]},
+        "scopes": _STRINGS,
+        "licence_types": _STRINGS,
+        "issuers": _STRINGS,
+        "rate_per_s": {"type": "number"},
+        "single_use_tokens": {"type": "boolean"},
+        "created_at": {"type": "integer", "description": "unix milliseconds"},
+        "secret_rotated_at": {"type": "integer", "description": "unix milliseconds"},
+    }
+)
+_ID_PARAM: Final = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_AUTH_ERRORS: Final = (400, 401, 403, 429, 503)
+
+
+def _operation(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    ok_status: int,
+    ok_schema: dict[str, Any],
+    *,
+    body: dict[str, Any] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    errors: tuple[int, ...] = _AUTH_ERRORS,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "responses": {
+            str(ok_status): {"description": summary, "content": openapi.json_content(ok_schema)},
+            **openapi.error_responses(*errors),
+        },
+    }
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": openapi.json_content(body)}
+    return op
+
+
+_APPLY_BODY: Final = {
+    "type": "object",
+    "properties": {
+        "purpose": {"type": "string", "maxLength": 1000},
+        "scopes": _STRINGS,
+        "licence_types": _STRINGS,
+        "issuers": _STRINGS,
+    },
+    "required": ["purpose", "scopes"],
+    "additionalProperties": False,
+}
+_APPROVE_BODY: Final = {
+    "type": "object",
+    "properties": {
+        "scopes": _STRINGS,
+        "licence_types": _STRINGS,
+        "issuers": _STRINGS,
+        "reason": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+_REJECT_BODY: Final = {
+    "type": "object",
+    "properties": {"reason": {"type": "string", "minLength": 1}},
+    "required": ["reason"],
+    "additionalProperties": False,
+}
+
+OPENAPI: Final = {
+    "/v1/partner/applications": {
+        "post": _operation(
+            "partner_apply",
+            "partners",
+            "Apply for access (scopes, licence types, issuers) with a purpose",
+            201,
+            APPLICATION_SCHEMA,
+            body=_APPLY_BODY,
+            errors=(*_AUTH_ERRORS, 404),
+        ),
+        "get": _operation(
+            "partner_applications",
+            "partners",
+            "The calling partner's access applications",
+            200,
+            _APPLICATION_LIST,
+        ),
+    },
+    "/v1/admin/partners": {
+        "get": _operation(
+            "admin_partners",
+            "admin",
+            "Partners (without secrets)",
+            200,
+            openapi.strict_object({"partners": {"type": "array", "items": _PARTNER_SCHEMA}}),
+        )
+    },
+    "/v1/admin/applications": {
+        "get": _operation(
+            "admin_applications",
+            "admin",
+            "Access applications, by status or partner, or the overdue ones",
+            200,
+            _APPLICATION_LIST,
+            parameters=[
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": list(APPLICATION_STATUSES)},
+                },
+                {"name": "partner", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "overdue",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                },
+            ],
+        )
+    },
+    "/v1/admin/applications/{id}": {
+        "get": _operation(
+            "admin_application",
+            "admin",
+            "One access application",
+            200,
+            APPLICATION_SCHEMA,
+            parameters=[_ID_PARAM],
+            errors=(*_AUTH_ERRORS, 404),
+        )
+    },
+    "/v1/admin/applications/{id}/approve": {
+        "post": _operation(
+            "admin_approve",
+            "admin",
+            "Approve (the partner's grant becomes exactly what is approved)",
+            200,
+            APPLICATION_SCHEMA,
+            body=_APPROVE_BODY,
+            parameters=[_ID_PARAM],
+            errors=(*_AUTH_ERRORS, 404, 409, 422),
+        )
+    },
+    "/v1/admin/applications/{id}/reject": {
+        "post": _operation(
+            "admin_reject",
+            "admin",
+            "Reject with a reason",
+            200,
+            APPLICATION_SCHEMA,
+            body=_REJECT_BODY,
+            parameters=[_ID_PARAM],
+            errors=(*_AUTH_ERRORS, 404, 409),
+        )
+    },
+}

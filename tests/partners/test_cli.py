@@ -1,0 +1,129 @@
+"""``sidian partner …`` end to end on a real data directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pyservice.cli import main
+from pyservice.partners.registry import PartnerRegistry
+from pyservice.registry.keys import KeyRing, load_master_key
+from pyservice.store import open_store
+
+
+def _run(*args: str, data: Path, code: int = 0) -> str:
+    result = CliRunner().invoke(main, [*args, "--data-dir", str(data)])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    _run("init", data=path)
+    return path
+
+
+def _secret_of(data: Path, partner_id: str) -> str:
+    store = open_store(data)
+    try:
+        return PartnerRegistry(store, KeyRing(store, load_master_key(data))).get(partner_id).secret
+    finally:
+        store.close()
+
+
+def test_help_everywhere() -> None:
+    for command in (
+        ["partner"],
+        *(
+            ["partner", c]
+            for c in (
+                "add",
+                "list",
+                "suspend",
+                "resume",
+                "rotate-secret",
+                "apply",
+                "applications",
+                "approve",
+                "reject",
+            )
+        ),
+    ):
+        result = CliRunner().invoke(main, [*command, "--help"])
+        assert result.exit_code == 0, command
+        assert "Usage" in result.output
+
+
+def test_partner_lifecycle(data: Path) -> None:
+    added = json.loads(
+        _run(
+            "partner", "add", "某银行开户系统", "--scopes", "verify:qr,status:read",
+            "--types", "11100000000013338W032", "--rate", "5", "--single-use",
+            data=data,
+        )
+    )  # fmt: skip
+    assert set(added) == {"id", "secret"}
+    assert _secret_of(data, added["id"]) == added["secret"]
+    listing = _run("partner", "list", data=data)
+    assert added["id"] in listing
+    assert added["secret"] not in listing
+    rows = json.loads(_run("partner", "list", "--json", data=data))
+    assert rows[0]["scopes"] == ["status:read", "verify:qr"]
+    assert (rows[0]["rate_per_s"], rows[0]["single_use_tokens"]) == (5.0, True)
+    assert added["secret"] not in json.dumps(rows)
+    suspended = json.loads(_run("partner", "suspend", added["id"], data=data))
+    assert suspended["status"] == "suspended"
+    assert json.loads(_run("partner", "resume", added["id"], data=data))["status"] == "active"
+    rotated = json.loads(_run("partner", "rotate-secret", added["id"], data=data))
+    assert rotated["id"] == added["id"]
+    assert rotated["secret"] != added["secret"]
+    assert _secret_of(data, added["id"]) == rotated["secret"]
+
+
+def test_bad_input_is_a_cli_error_not_a_traceback(data: Path) -> None:
+    out = _run("partner", "add", "X", "--scopes", "verify:everything", data=data, code=1)
+    assert "unknown_scope" in out
+    out = _run("partner", "add", "X", "--scopes", "verify:qr", "--rate", "0", data=data, code=2)
+    assert "rate" in out.lower()
+    assert "unknown_partner" in _run("partner", "suspend", "p_missing", data=data, code=1)
+    assert "no store" in _run("partner", "list", data=data / "nowhere", code=1)
+
+
+def test_application_review(data: Path) -> None:
+    pid = json.loads(_run("partner", "add", "A", "--scopes", "status:read", data=data))["id"]
+    filed = json.loads(
+        _run(
+            "partner", "apply", pid, "--purpose", "银行开户核验",
+            "--scopes", "verify:qr,verify:licence", "--types", "11100000000013338W032",
+            data=data,
+        )
+    )  # fmt: skip
+    assert (filed["status"], filed["overdue"]) == ("pending", False)
+    assert filed["id"] in _run("partner", "applications", "--status", "pending", data=data)
+    assert json.loads(_run("partner", "applications", "--overdue", "--json", data=data)) == []
+    out = _run("partner", "approve", filed["id"], "--scopes", "verify:admin", data=data, code=1)
+    assert "unknown_scope" in out
+    approved = json.loads(
+        _run(
+            "partner", "approve", filed["id"], "--scopes", "verify:qr", "--by", "张审核", data=data
+        )
+    )
+    assert approved["granted"]["scopes"] == ["verify:qr"]
+    assert approved["decided_by"] == "张审核"
+    rows = json.loads(_run("partner", "list", "--json", data=data))
+    assert rows[0]["scopes"] == ["verify:qr"]
+    assert rows[0]["licence_types"] == ["11100000000013338W032"]
+    again = _run("partner", "reject", filed["id"], "--reason", "x", data=data, code=1)
+    assert "application_not_pending" in again
+    second = json.loads(
+        _run("partner", "apply", pid, "--purpose", "p", "--scopes", "admin", data=data)
+    )
+    rejected = json.loads(
+        _run("partner", "reject", second["id"], "--reason", "不予授权", data=data)
+    )
+    assert (rejected["status"], rejected["reason"]) == ("rejected", "不予授权")
+    assert rejected["decided_by"].startswith("cli:")
