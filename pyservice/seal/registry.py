@@ -564,12 +564,19 @@ class SealRegistry:
         trust_anchors: Sequence[bytes] = (),
         at: dt.datetime | None = None,
     ) -> tuple[SignedValueVerdict, list[StandingKind]]:
-        """:func:`pyservice.seal.verify_signed_value` the same way."""
-        anchors = [*trust_anchors, *self.trust_anchors()]
+        """:func:`pyservice.seal.verify_signed_value` the same way (the seal
+        CA is an anchor only for a seal the registry knows)."""
+        when = self._at(at)
         verdict = verify_signed_value(
-            signed_value, data=data, data_sm3=data_sm3, trust_anchors=anchors, at=self._at(at)
+            signed_value, data=data, data_sm3=data_sm3, trust_anchors=trust_anchors, at=when
         )
         standings = self.standing([verdict.es_id] if verdict.es_id else [])
+        anchors = list(trust_anchors)
+        if standings:
+            anchors += self.trust_anchors()
+            verdict = verify_signed_value(
+                signed_value, data=data, data_sm3=data_sm3, trust_anchors=anchors, at=when
+            )
         return apply_to_verdict(verdict, standings, bool(anchors))
 
 
@@ -607,18 +614,21 @@ def verify_ofd_registered(
     intermediates: Sequence[bytes] = (),
     at: dt.datetime | None = None,
 ) -> tuple[OfdReport, list[StandingKind]]:
-    """:func:`pyservice.seal.verify_ofd` with the store's seal CA as an
-    extra trust anchor and the ``seal_status`` check for seals the store
-    knows (reads only: usable wherever the store can be opened)."""
-    report = verify_ofd(
-        data,
-        trust_anchors=[*trust_anchors, *registry_trust_anchors(store)],
-        intermediates=intermediates,
-        at=at,
-    )
-    return apply_to_report(
-        report, seal_standings(store, [s.es_id for s in report.signatures if s.es_id])
-    )
+    """:func:`pyservice.seal.verify_ofd` plus the ``seal_status`` check for
+    seals the store knows; when the document carries one, the store's seal
+    CA is an extra trust anchor (so documents sealed elsewhere are judged
+    by the configured anchors only). Reads only: usable wherever the store
+    can be opened."""
+    report = verify_ofd(data, trust_anchors=trust_anchors, intermediates=intermediates, at=at)
+    standings = seal_standings(store, [s.es_id for s in report.signatures if s.es_id])
+    if standings:
+        report = verify_ofd(
+            data,
+            trust_anchors=[*trust_anchors, *registry_trust_anchors(store)],
+            intermediates=intermediates,
+            at=at,
+        )
+    return apply_to_report(report, standings)
 
 
 def describe(row: SealRow, now_s: int | None = None) -> dict[str, Any]:

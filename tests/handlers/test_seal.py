@@ -303,6 +303,8 @@ async def test_lifecycle_sign_verify_and_cancel(signed: SignedClient) -> None:
     shown = await _call(signed, "GET", f"/v1/seals/{es_id}")
     (await _schema(signed.client, "/v1/seals/{es_id}", "get", 200)).validate(shown)
     assert [e["action"] for e in shown["events"]] == ["apply", "approve", "make", "file"]
+    assert shown["events"][1]["actor"] == f"{signed.partner}/管理员"
+    assert shown["applicant"] == f"{signed.partner}/张经办"
     listed = await _call(signed, "GET", f"/v1/seals?org={ORG}&status=active")
     (await _schema(signed.client, "/v1/seals", "get", 200)).validate(listed)
     assert [s["es_id"] for s in listed["seals"]] == [es_id]

@@ -33,6 +33,7 @@ from tests.seal_testkit import (
     apply_seal,
     build_signed_ofd,
     der_read,
+    ofd_bytes,
     open_seal_registry,
 )
 
@@ -346,3 +347,13 @@ def test_platform_keys_are_created_once(tmp_path: Path, clock: Clock) -> None:
     signers = again.keyring.store.key_rows(ORG, "seal-signer")
     assert len(signers) == 1
     again.store.close()
+
+
+def test_foreign_documents_are_not_judged_by_our_ca(reg: SealRegistry) -> None:
+    active_seal(reg)
+    assert reg.trust_anchors()
+    report, kinds = reg.verify_ofd(ofd_bytes("1.ofd"))
+    assert kinds == []
+    assert report.trust_anchors == 0
+    assert report.result == "INTACT_UNTRUSTED"
+    assert report.warnings == ["seal_status_unknown"]
