@@ -581,10 +581,11 @@ class SealRegistry:
 
 
 def registry_trust_anchors(store: Store) -> list[bytes]:
-    """The certificates of the active seal CA keys (read only)."""
+    """The certificates of the seal CA keys that are not compromised (a
+    retired CA still anchors what was certified under it; read only)."""
     out = []
     for key_row in store.key_rows(PLATFORM, "seal-ca"):
-        cert = store.seal_cert_get(key_row.kid) if key_row.status == "active" else None
+        cert = store.seal_cert_get(key_row.kid) if key_row.status != "compromised" else None
         if cert is not None:
             out.append(cert.der)
     return out

@@ -357,3 +357,21 @@ def test_foreign_documents_are_not_judged_by_our_ca(reg: SealRegistry) -> None:
     assert report.trust_anchors == 0
     assert report.result == "INTACT_UNTRUSTED"
     assert report.warnings == ["seal_status_unknown"]
+
+
+def test_a_rotated_maker_is_certified_and_old_seals_still_verify(
+    reg: SealRegistry, clock: Clock
+) -> None:
+    row = active_seal(reg)
+    before = _sign_ofd(reg, row.es_id, clock.advance(60))
+    reg.keyring.rotate("platform", "seal-maker", now_ms=clock())
+    reg.keyring.rotate("platform", "seal-ca", now_ms=clock())
+    clock.advance(120)  # past the rotation grace period
+    renewed = reg.renew(row.es_id, actor="a", reason="续期", valid_end=T_2029 + 10)
+    assert renewed.seal_der is not None
+    assert check_seal(renewed.seal_der).maker_cert != check_seal(row.seal_der or b"").maker_cert
+    assert len(reg.trust_anchors()) == 2
+    after = _sign_ofd(reg, row.es_id, clock.advance(60))
+    for data in (before, after):
+        report, _ = reg.verify_ofd(data)
+        assert report.result == "VALID", report.reasons
