@@ -4,6 +4,7 @@ sign). Every step writes its ledger entry with the seal's row."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -262,3 +263,15 @@ def seal_sign(data_dir: Path | None, es_id: str, file: Path, out: Path, property
         value = reg.sign(es_id, digest, property_info=property_info)
     out.write_bytes(value)
     click.echo(f"signed {file} with seal {es_id}: {out} ({len(value)} bytes)")
+
+
+@seal.command("ca-cert")
+@_DATA_DIR
+def seal_ca_cert(data_dir: Path | None) -> None:
+    """Print the platform seal CA's certificate (PEM; created with its key
+    on first use): the trust anchor for the platform's seals elsewhere."""
+    with _seals(data_dir) as reg:
+        der = reg.ca_certificate()
+    body = base64.encodebytes(der).decode("ascii").replace("\n", "")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    click.echo("\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"]))

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from pyservice.cli import main
 from pyservice.crypto import sm3
-from pyservice.seal.native import check_seal
+from pyservice.seal.anchors import load_trust_anchors
+from pyservice.seal.native import certificate_summary, check_seal
 from tests.seal_testkit import ORG, build_signed_ofd, ofd_signature_xml, open_seal_registry
 
 
@@ -144,3 +145,13 @@ def test_errors_are_reported_not_raised(data: Path) -> None:
     result = CliRunner().invoke(main, ["seal", "list", "--data-dir", str(data / "missing")])
     assert result.exit_code == 1
     assert "no store" in result.output
+
+
+def test_ca_certificate_is_a_trust_anchor_file(data: Path, tmp_path: Path) -> None:
+    pem = _run(data, "ca-cert")
+    (tmp_path / "trust").mkdir()
+    (tmp_path / "trust" / "ca.pem").write_text(pem)
+    anchors = load_trust_anchors(tmp_path / "trust")
+    assert len(anchors) == 1
+    assert certificate_summary(anchors[0]).subject == "CN=Sidian Seal CA (development)"
+    assert _run(data, "ca-cert") == pem  # created once
