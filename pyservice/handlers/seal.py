@@ -18,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import email.policy
 from datetime import UTC, datetime
-from email.parser import BytesParser
 from typing import Any, Final, get_args
 
 import orjson
@@ -30,6 +28,7 @@ from pyservice import openapi
 from pyservice.appkeys import CALLER, LEDGER, SEAL_REGISTRY, SETTINGS
 from pyservice.auth.routes import requires
 from pyservice.errors import MalformedInputError
+from pyservice.handlers.multipart import form_field
 from pyservice.responses import json_response
 from pyservice.seal.registry import SEAL_STATUSES, SealRegistry, describe, event_json
 from pyservice.seal.report import ChainStatus
@@ -45,11 +44,9 @@ MAX_OFD_UPLOAD: Final = 20 * 1024 * 1024
 _FORM_OVERHEAD: Final = 64 * 1024
 
 
-def _too_large(size: int) -> web.HTTPRequestEntityTooLarge:
+def _too_large(size: int, limit: int) -> web.HTTPRequestEntityTooLarge:
     return web.HTTPRequestEntityTooLarge(
-        max_size=MAX_OFD_UPLOAD,
-        actual_size=size,
-        text=f"the OFD upload is larger than {MAX_OFD_UPLOAD} bytes",
+        max_size=limit, actual_size=size, text=f"the OFD upload is larger than {limit} bytes"
     )
 
 
@@ -60,28 +57,16 @@ async def _read_ofd_upload(request: web.Request) -> bytes:
     the whole body, so the auth middleware reads it the same way)."""
     limit = min(MAX_OFD_UPLOAD + _FORM_OVERHEAD, request.app[SETTINGS].max_body_bytes)
     if request.content_length is not None and request.content_length > limit:
-        raise _too_large(request.content_length)
+        raise _too_large(request.content_length, limit)
     if request.content_type != "multipart/form-data":
         raise web.HTTPUnsupportedMediaType(text="send the OFD as multipart/form-data, part 'file'")
     body = await request.read()
     if len(body) > limit:
-        raise _too_large(len(body))
-    content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
-    try:
-        message = BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-        )
-        for part in message.iter_parts():
-            if part.get_param("name", header="content-disposition") == "file":
-                data = part.get_payload(decode=True)
-                if not isinstance(data, bytes):
-                    break
-                if len(data) > MAX_OFD_UPLOAD:
-                    raise _too_large(len(data))
-                return data
-    except (ValueError, TypeError, LookupError, UnicodeError, AttributeError) as exc:
-        raise MalformedInputError(f"malformed multipart body: {exc}") from exc
-    raise MalformedInputError("the multipart body has no file part named 'file'")
+        raise _too_large(len(body), limit)
+    data = form_field(request.headers.get(hdrs.CONTENT_TYPE, ""), body, "file")
+    if len(data) > MAX_OFD_UPLOAD:
+        raise _too_large(len(data), limit)
+    return data
 
 
 def _now() -> datetime:
