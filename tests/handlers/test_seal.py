@@ -183,6 +183,12 @@ async def test_upload_errors(signed: SignedClient, monkeypatch: pytest.MonkeyPat
     assert (status, body["error"]["code"]) == (400, "malformed_input")
     status, body = await _post_ofd(signed, b"not a zip")
     assert (status, body["error"]["code"]) == (400, "malformed_ofd")
+    nested = b"".join(
+        f"--n{i}\r\nContent-Type: multipart/mixed; boundary=n{i + 1}\r\n\r\n".encode()
+        for i in range(3000)
+    )
+    status, body = await _post_ofd(signed, nested)  # deep nesting is just bytes
+    assert (status, body["error"]["code"]) == (400, "malformed_ofd")
 
     def drop(entries: dict[str, bytes]) -> None:
         del entries["Doc_0/Signs/Signatures.xml"]
