@@ -980,6 +980,7 @@ class SqliteStore:
             "keys": count("registry_keys"),
             "status_events": count("registry_status_events"),
             "annotations": count("registry_annotations"),
+            "seals_by_status": sqlite_seals.seal_counts(conn),
             "ledger_size": 0 if head is None else head.tree_size,
         }
 

@@ -15,6 +15,7 @@ __all__ = [
     "SEAL_MIGRATION",
     "seal_cert_add",
     "seal_cert_get",
+    "seal_counts",
     "seal_events",
     "seal_get",
     "seal_versions",
@@ -209,6 +210,12 @@ def seal_events(conn: sqlite3.Connection, es_id: str) -> list[SealEventRow]:
         (es_id,),
     )
     return [SealEventRow(*r) for r in rows]
+
+
+def seal_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Seals by stored status (for ``sidian stats``)."""
+    rows = conn.execute("SELECT status, COUNT(*) FROM seal_seals GROUP BY status ORDER BY status")
+    return {str(status): int(n) for status, n in rows}
 
 
 def seal_cert_add(conn: sqlite3.Connection, row: SealCertRow) -> None:

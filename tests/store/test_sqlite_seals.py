@@ -90,6 +90,7 @@ def test_insert_update_and_read_back(ledger: Ledger) -> None:
     assert [e.ledger_index for e in store.seal_events(ROW.es_id)] == [first, second]
     assert [r.es_id for r in store.seals(org_code=ROW.org_code, status="made")] == [ROW.es_id]
     assert store.seals(status="applied") == []
+    assert store.registry_counts()["seals_by_status"] == {"made": 1}
 
 
 def test_guards_roll_back_the_whole_batch(ledger: Ledger) -> None:
