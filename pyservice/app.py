@@ -17,6 +17,7 @@ from pyservice import openapi
 from pyservice.appkeys import (
     APPLICATIONS,
     AUTHENTICATOR,
+    DISCLOSURES,
     KEYRING,
     LEDGER,
     METRICS,
@@ -31,6 +32,7 @@ from pyservice.appkeys import (
     STORE,
 )
 from pyservice.auth.authenticate import Authenticator
+from pyservice.auth.routes import required_scope
 from pyservice.handlers import ledger, ops, partners, seal
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
@@ -38,6 +40,7 @@ from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.partners.applications import Applications
 from pyservice.partners.calendar import WorkCalendar
+from pyservice.partners.disclosure import Disclosures
 from pyservice.partners.metrics import PartnerMetrics
 from pyservice.partners.ratelimit import RateLimiter
 from pyservice.partners.registry import PartnerRegistry
@@ -74,7 +77,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_auth)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
-    app[OPENAPI_DOCUMENT] = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
+    document = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
+    openapi.with_security(document, _declarations(app))
+    app[OPENAPI_DOCUMENT] = document
     if settings.expose_worker:
         app.on_response_prepare.append(_worker_header)
     return app
@@ -82,6 +87,15 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _worker_header(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["X-Sidian-Worker"] = str(os.getpid())
+
+
+def _declarations(app: web.Application) -> dict[tuple[str, str], str]:
+    """What each route requires (``@public``, ``@authenticated``, a scope)."""
+    return {
+        (route.method.lower(), route.resource.canonical): required_scope(route.handler)
+        for route in app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
 
 
 async def _data_dir(app: web.Application) -> AsyncIterator[None]:
@@ -160,6 +174,7 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     app[PARTNERS] = PartnerRegistry(app[STORE], app[KEYRING])
     calendar = WorkCalendar.load(settings.work_calendar)
     app[APPLICATIONS] = Applications(app[STORE], calendar, app[PARTNERS])
+    app[DISCLOSURES] = Disclosures(app[STORE])
     redis = app[REDIS]
     if redis is None and settings.workers > 1:
         log.warning(

@@ -11,6 +11,7 @@ from pyservice.auth.authenticate import Authenticator
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.partners.applications import Applications
+from pyservice.partners.disclosure import Disclosures
 from pyservice.partners.metrics import PartnerMetrics
 from pyservice.partners.policy import Caller
 from pyservice.partners.registry import PartnerRegistry
@@ -25,6 +26,7 @@ __all__ = [
     "APPLICATIONS",
     "AUTHENTICATOR",
     "CALLER",
+    "DISCLOSURES",
     "KEYRING",
     "LEDGER",
     "METRICS",
@@ -67,6 +69,8 @@ REGISTRY = web.AppKey("registry", AsyncRegistry)
 PARTNERS = web.AppKey("partners", PartnerRegistry)
 #: Access applications (用证申请审核) with the configured work calendar.
 APPLICATIONS = web.AppKey("applications", Applications)
+#: Holder consents and the record of full disclosures (licence:read-full).
+DISCLOSURES = web.AppKey("disclosures", Disclosures)
 #: Authenticates signed requests (partners, nonces, rate limits).
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 #: The seal system (lifecycle writes via ``LEDGER.run_in_writer``; reads and

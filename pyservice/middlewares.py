@@ -55,6 +55,9 @@ HTTP_ERROR_CODES: Final[dict[int, str]] = {
     503: "unavailable",
 }
 
+#: What a 503 tells the client (the code says which dependency check failed).
+_UNAVAILABLE: Final = "a dependency of the service is unavailable; retry later"
+
 # Headers of a raised HTTPException worth keeping on the JSON error.
 _KEPT_HEADERS: Final = ("Allow", "Retry-After", "WWW-Authenticate")
 
@@ -122,7 +125,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         response = _http_error(request_id, exc)
     except SidianError as exc:
-        if exc.http_status >= 500:
+        if exc.http_status == 503:
+            # A dependency is down (Redis, the store): expected, and possibly
+            # on every request for a while, so one line and no traceback.
+            cause = exc.__cause__
+            reason = type(cause).__name__ if cause is not None else str(exc)
+            log.warning("%s (request %s): %s", exc.code, request_id, reason)
+            response = error_response(request_id, 503, exc.code, _UNAVAILABLE)
+        elif exc.http_status >= 500:
             log.exception("internal error (request %s)", request_id)
             response = error_response(request_id, exc.http_status, exc.code, "internal error")
         else:
@@ -148,10 +158,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[CALLER] = None
     else:
         authenticator = request.app[AUTHENTICATOR]
-        partner = await authenticator.verify(request)
-        request[PARTNER_ID] = partner.id  # counted per partner from here on
+        signed = await authenticator.verify(request)
+        request[PARTNER_ID] = signed.partner.id  # counted per partner from here on
         needed = None if scope == AUTHENTICATED else scope
-        request[CALLER] = await authenticator.admit(partner, needed)
+        request[CALLER] = await authenticator.admit(signed, needed)
     return await handler(request)
 
 

@@ -29,11 +29,14 @@ __all__ = [
     "ref",
     "render_docs",
     "strict_object",
+    "with_security",
 ]
 
 Operation = dict[str, Any]
 PathItems = Mapping[str, Mapping[str, Operation]]
 
+#: The name of the signed-request scheme in ``components.securitySchemes``.
+SECURITY_SCHEME: Final = "sidianHmac"
 HEX32: Final = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 KID: Final = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
 BASE64: Final = {"type": "string", "contentEncoding": "base64"}
@@ -139,6 +142,17 @@ COMPONENTS: Final[dict[str, Any]] = {
         ),
     },
     "parameters": {},
+    "securitySchemes": {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "SIDIAN-HMAC-SM3",
+            "description": (
+                "Authorization: SIDIAN-HMAC-SM3 partner=<id>, ts=<unix s>, nonce=<16-64 chars>, "
+                "signature=<hex HMAC-SM3 of METHOD, PATH?QUERY, ts, nonce, hex(SM3(body)) "
+                "joined by \\n, keyed with the partner secret>"
+            ),
+        }
+    },
 }
 
 _ERROR_TEXT: Final = {
@@ -196,6 +210,21 @@ def build_document(path_items: Iterable[PathItems]) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": COMPONENTS,
     }
+
+
+def with_security(document: dict[str, Any], requires: Mapping[tuple[str, str], str]) -> None:
+    """Mark each operation with what its route declares (``requires``:
+    ``(method, path template)`` → ``"public"``, ``"authenticated"`` or a
+    scope): ``security`` (none for public operations, the signed-request
+    scheme otherwise) and ``x-sidian-requires``. Done from the routes
+    themselves, so the document cannot disagree with the code."""
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            declared = requires.get((method, path))
+            if declared is None:
+                continue
+            op["security"] = [] if declared == "public" else [{SECURITY_SCHEME: []}]
+            op["x-sidian-requires"] = declared
 
 
 def render_docs(document: Mapping[str, Any]) -> str:

@@ -43,6 +43,7 @@ import uvloop
 from aiohttp import web
 from prometheus_client import multiprocess
 
+from pyservice.accesslog import RedactedAccessLogger
 from pyservice.app import create_app
 from pyservice.ledger.keys import load_or_create_ledger_key
 from pyservice.settings import Settings
@@ -68,6 +69,7 @@ def _serve_here(settings: Settings, *, reuse_port: bool) -> None:
         reuse_port=reuse_port,
         loop=uvloop.new_event_loop(),
         print=None,
+        access_log_class=RedactedAccessLogger,
         shutdown_timeout=SHUTDOWN_TIMEOUT - 5,
     )
 

@@ -8,7 +8,8 @@
 5. the signature over the canonical string of the raw request target and
    the body bytes matches, compared in constant time (401 ``bad_signature``);
 6. the nonce is consumed atomically (``SET NX EX 600`` in Redis under
-   ``sidian:v1:nonce:req:``; 401 ``replayed_nonce``). Without a configured
+   ``sidian:v1:nonce:req:``; 401 ``replayed_nonce``), in the same Lua
+   script (one round trip) as step 7 when Redis is used. Without a configured
    Redis, a bounded in-process set does it — only when the service runs as
    one process (embedded mode); with several workers and no Redis, or with
    Redis configured but unreachable, the request is refused (503
@@ -25,6 +26,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
@@ -38,9 +40,9 @@ from pyservice.auth.scheme import (
 )
 from pyservice.crypto import sm3
 from pyservice.errors import NonceCheckUnavailableError, SidianError
-from pyservice.nonces import consume_nonce
+from pyservice.nonces import nonce_key
 from pyservice.partners.policy import Caller
-from pyservice.partners.ratelimit import RateLimiter
+from pyservice.partners.ratelimit import RateDecision, RateLimiter, ReplayedNonce
 from pyservice.partners.registry import Partner, PartnerRegistry
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "LocalNonceSet",
     "PartnerSuspendedError",
     "ReplayedNonceError",
+    "SignedRequest",
     "UnknownPartnerCredentialsError",
 ]
 
@@ -80,21 +83,25 @@ class AuthUnavailableError(SidianError):
 
 class LocalNonceSet:
     """Nonces seen in the last ``ttl`` seconds, in this process only, at most
-    ``max_entries`` of them. Entries are kept in arrival order, which is
-    expiry order (one TTL for all), so expired ones are dropped from the
-    front. When full of unexpired nonces it refuses (fails closed) rather
-    than forgetting one that could then be replayed."""
+    ``max_entries`` of them (about 100 MB at the default: keys are 64-bit
+    integers). Entries are kept in arrival order, which is expiry order (one
+    TTL for all), so expired ones are dropped from the front. When full of
+    unexpired nonces it refuses (fails closed, 503) rather than forgetting
+    one that could then be replayed: embedded mode sustains about
+    ``max_entries / ttl`` (1,600) signed requests per second; beyond that,
+    configure Redis."""
 
-    def __init__(self, ttl: float = NONCE_TTL_SECONDS, max_entries: int = 200_000) -> None:
+    def __init__(self, ttl: float = NONCE_TTL_SECONDS, max_entries: int = 1_000_000) -> None:
         self._ttl = ttl
         self._max = max_entries
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._seen: OrderedDict[int, float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._seen)
 
-    def add(self, key: bytes, now: float) -> bool:
-        """``True`` the first time ``key`` is seen within ``ttl``."""
+    def add(self, value: bytes, now: float) -> bool:
+        """``True`` the first time ``value`` (a hash) is seen within ``ttl``."""
+        key = int.from_bytes(value[:8], "big")  # 64 bits of a hash: no collisions in practice
         seen = self._seen
         while seen:
             oldest, expires = next(iter(seen.items()))
@@ -107,6 +114,14 @@ class LocalNonceSet:
             raise AuthUnavailableError("too many recent requests to rule out a replay")
         seen[key] = now + self._ttl
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """A request whose signature verified: its partner and nonce."""
+
+    partner: Partner
+    nonce: str
 
 
 def _nonce_value(partner_id: str, nonce: str) -> bytes:
@@ -139,26 +154,36 @@ class Authenticator:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.partners.lookup, partner_id)
 
-    async def _consume_nonce(self, partner_id: str, nonce: str) -> bool:
-        value = _nonce_value(partner_id, nonce)
+    async def _nonce_and_rate(self, partner: Partner, nonce: str) -> RateDecision:
+        """Steps 6 and 7: consume the nonce, then spend a rate-limit token —
+        in Redis one script, one round trip."""
+        value = _nonce_value(partner.id, nonce)
         if self._redis is not None:
             try:
-                return await consume_nonce(
-                    self._redis, REQUEST_NONCE_NAMESPACE, value, ttl=NONCE_TTL_SECONDS
+                outcome = await self._limiter.take_with_nonce(
+                    partner.id,
+                    partner.rate_per_s,
+                    nonce_key(REQUEST_NONCE_NAMESPACE, value),
+                    NONCE_TTL_SECONDS,
                 )
             except NonceCheckUnavailableError as exc:
                 raise AuthUnavailableError(
                     "cannot check the request nonce: Redis unreachable"
                 ) from exc
+            if isinstance(outcome, ReplayedNonce):
+                raise ReplayedNonceError("this nonce was already used")
+            return outcome
         if self._local is None:
             raise AuthUnavailableError(
                 "several workers without Redis cannot rule out a replayed request"
             )
-        return self._local.add(value, time.monotonic())
+        if not self._local.add(value, time.monotonic()):
+            raise ReplayedNonceError("this nonce was already used")
+        return await self._limiter.take(partner.id, partner.rate_per_s)
 
-    async def verify(self, request: web.Request) -> Partner:
-        """Steps 1 to 6: the partner that signed ``request``, or the error of
-        the first step that fails."""
+    async def verify(self, request: web.Request) -> SignedRequest:
+        """Steps 1 to 5: the partner that signed ``request`` (and the nonce
+        it used), or the error of the first step that fails."""
         credentials = parse_authorization(request.headers.get("Authorization"))
         partner = await self._lookup(credentials.partner)
         if partner is None:
@@ -168,13 +193,12 @@ class Authenticator:
         check_timestamp(credentials, self._clock())
         body = await request.read()
         check_signature(credentials, partner.secret, request.method, request.raw_path, body)
-        if not await self._consume_nonce(partner.id, credentials.nonce):
-            raise ReplayedNonceError("this nonce was already used")
-        return partner
+        return SignedRequest(partner, credentials.nonce)
 
-    async def admit(self, partner: Partner, scope: str | None) -> Caller:
-        """Steps 7 and 8: the rate limit, then ``scope`` (any when ``None``)."""
-        decision = await self._limiter.take(partner.id, partner.rate_per_s)
+    async def admit(self, signed: SignedRequest, scope: str | None) -> Caller:
+        """Steps 6 to 8: the nonce, the rate limit, then ``scope`` (any when ``None``)."""
+        partner = signed.partner
+        decision = await self._nonce_and_rate(partner, signed.nonce)
         decision.raise_if_denied()
         if scope is not None:
             partner.grant.require(scope)

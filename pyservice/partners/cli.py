@@ -10,6 +10,8 @@
     sidian partner applications [--status S] [--partner ID] [--overdue] [--json]
     sidian partner approve APP_ID [--scopes …] [--types …] [--issuers …] [--by NAME]
     sidian partner reject APP_ID --reason … [--by NAME]
+    sidian partner consent LICENCE_ID PARTNER_ID [--days N] | --revoke
+    sidian partner disclosures [--licence ID] [--partner ID]
 
 ``add`` and ``rotate-secret`` print ``{"id", "secret"}`` once: the secret is
 not stored in clear and cannot be shown again.
@@ -30,6 +32,7 @@ import click
 from pyservice.errors import SidianError
 from pyservice.partners.applications import Applications, application_json
 from pyservice.partners.calendar import WorkCalendar
+from pyservice.partners.disclosure import Disclosures
 from pyservice.partners.registry import DEFAULT_RATE_PER_S, PartnerRegistry
 from pyservice.registry.cli import DATA_DIR_OPTION, JSON_OPTION
 from pyservice.registry.keys import KeyRing, load_master_key
@@ -51,6 +54,7 @@ _BY = click.option(
 class _Context:
     partners: PartnerRegistry
     applications: Applications
+    disclosures: Disclosures
 
 
 def _settings() -> Settings:
@@ -71,7 +75,7 @@ def _open(data_dir: Path | None) -> Iterator[_Context]:
     try:
         partners = PartnerRegistry(store, KeyRing(store, load_master_key(path)))
         calendar = WorkCalendar.load(settings.work_calendar)
-        yield _Context(partners, Applications(store, calendar, partners))
+        yield _Context(partners, Applications(store, calendar, partners), Disclosures(store))
     except SidianError as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from exc
     finally:
@@ -280,6 +284,63 @@ def reject(application_id: str, reason: str, by: str | None, data_dir: Path | No
     with _open(data_dir) as ctx:
         row = ctx.applications.reject(application_id, by=_reviewer(by), reason=reason)
     _echo_json(application_json(row, int(time.time() * 1000)))
+
+
+@partner.command("consent")
+@click.argument("licence_id")
+@click.argument("partner_id")
+@click.option(
+    "--days", type=click.IntRange(1, 3650), default=None, help="Valid this long [default: open]."
+)
+@click.option("--revoke", is_flag=True, help="Withdraw the consent instead.")
+@_DATA_DIR
+def consent(
+    licence_id: str, partner_id: str, days: int | None, revoke: bool, data_dir: Path | None
+) -> None:
+    """Record (or --revoke) a holder's consent to full disclosure of one
+    licence to one partner (e.g. a signed paper consent)."""
+    with _open(data_dir) as ctx:
+        ctx.partners.get(partner_id)  # unknown_partner if absent
+        if revoke:
+            _echo_json({"revoked": ctx.disclosures.revoke_consent(licence_id, partner_id)})
+            return
+        now = int(time.time() * 1000)
+        expires = None if days is None else now + days * 86_400_000
+        row = ctx.disclosures.grant_consent(
+            licence_id, partner_id, expires_at_ms=expires, now_ms=now
+        )
+    _echo_json(
+        {
+            "licence_id": row.licence_id,
+            "partner_id": row.partner_id,
+            "granted_at": row.granted_at,
+            "expires_at": row.expires_at,
+        }
+    )
+
+
+@partner.command("disclosures")
+@click.option("--licence", "licence_id", help="Only disclosures of this licence.")
+@click.option("--partner", "partner_id", help="Only disclosures to this partner.")
+@_DATA_DIR
+def disclosures(licence_id: str | None, partner_id: str | None, data_dir: Path | None) -> None:
+    """The record of full (unmasked) disclosures, oldest first, as JSON."""
+    with _open(data_dir) as ctx:
+        rows = ctx.disclosures.list(licence_id=licence_id, partner_id=partner_id)
+    _echo_json(
+        [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "partner_id": r.partner_id,
+                "licence_id": r.licence_id,
+                "fields": list(r.fields),
+                "basis": r.basis,
+                "request_id": r.request_id,
+            }
+            for r in rows
+        ]
+    )
 
 
 def register(group: click.Group) -> None:

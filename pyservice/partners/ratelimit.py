@@ -22,15 +22,22 @@ from typing import Any, Final
 
 from redis.exceptions import RedisError
 
-from pyservice.errors import SidianError
+from pyservice.errors import NonceCheckUnavailableError, SidianError
 
-__all__ = ["RateDecision", "RateLimitedError", "RateLimiter", "local_bucket_take"]
+__all__ = [
+    "RateDecision",
+    "RateLimitedError",
+    "RateLimiter",
+    "ReplayedNonce",
+    "local_bucket_take",
+]
 
 KEY_PREFIX: Final = "sidian:v1:rl:"
 
-# KEYS[1] bucket; ARGV: rate (tokens/s, float), burst (int), cost (int).
-# Returns {allowed 0/1, tokens left (floor), retry-after ms}.
-_BUCKET_SCRIPT: Final = """
+# The token bucket step. KEYS[1] bucket; ARGV: rate (tokens/s, float),
+# burst (int), cost (int). Returns {allowed 0/1, tokens left (floor),
+# retry-after ms}.
+_BUCKET_STEP: Final = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -56,6 +63,18 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
 return {allowed, math.floor(tokens), retry}
 """
+# A signed request's nonce and its bucket in one round trip: KEYS[2] is the
+# nonce key, ARGV[4] its TTL (s). A nonce already present returns
+# {-1, 0, 0} and spends no token (a replay cannot drain the partner's
+# bucket); otherwise it is recorded (SET NX EX, atomic) and the bucket step runs.
+_NONCE_AND_BUCKET_SCRIPT: Final = (
+    """
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[4])) then
+  return {-1, 0, 0}
+end
+"""
+    + _BUCKET_STEP
+)
 
 
 class RateLimitedError(SidianError):
@@ -95,10 +114,20 @@ def local_bucket_take(
     return False, tokens, (1 - tokens) / rate
 
 
+class ReplayedNonce:
+    """What :meth:`RateLimiter.take_with_nonce` answers for a used nonce."""
+
+
+REPLAYED: Final = ReplayedNonce()
+
+
 class RateLimiter:
     def __init__(self, redis: Any, *, workers: int = 1) -> None:
         self._redis = redis
-        self._script = redis.register_script(_BUCKET_SCRIPT) if redis is not None else None
+        self._script = redis.register_script(_BUCKET_STEP) if redis is not None else None
+        self._nonce_script = (
+            redis.register_script(_NONCE_AND_BUCKET_SCRIPT) if redis is not None else None
+        )
         self._workers = max(1, workers)
         self._local: dict[str, tuple[float, float]] = {}
 
@@ -124,3 +153,25 @@ class RateLimiter:
             self._local, partner, share, self.burst_for(share), time.monotonic()
         )
         return RateDecision(ok, int(left), max(1, math.ceil(retry)) if not ok else 0, "local")
+
+    async def take_with_nonce(
+        self, partner: str, rate_per_s: float, nonce_key: str, ttl: int
+    ) -> RateDecision | ReplayedNonce:
+        """Record ``nonce_key`` (``SET NX EX ttl``) and, if it was new, spend
+        one token — one Redis round trip. :data:`REPLAYED` if the nonce was
+        used. Needs Redis; if it is unreachable,
+        :class:`~pyservice.errors.NonceCheckUnavailableError` (never a
+        fallback: a replay could not be ruled out)."""
+        if self._nonce_script is None:
+            raise ValueError("take_with_nonce needs a Redis client")
+        burst = self.burst_for(rate_per_s)
+        try:
+            allowed, left, retry_ms = await self._nonce_script(
+                keys=[KEY_PREFIX + partner, nonce_key],
+                args=[repr(float(rate_per_s)), burst, 1, ttl],
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise NonceCheckUnavailableError("cannot record the nonce: Redis unreachable") from exc
+        if int(allowed) < 0:
+            return REPLAYED
+        return RateDecision(bool(allowed), int(left), math.ceil(int(retry_ms) / 1000), "redis")

@@ -40,6 +40,8 @@ __all__ = [
     "Partner",
     "PartnerRegistry",
     "UnknownPartnerError",
+    "check_codes",
+    "check_rate",
     "new_partner_id",
     "new_secret",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from typing import Any
 
@@ -181,14 +182,24 @@ async def test_replay_is_rejected_in_redis(
 
 
 async def test_redis_down_fails_closed(
-    aiohttp_client: AiohttpClient, settings: Settings, redis_server: RedisServer
+    aiohttp_client: AiohttpClient,
+    settings: Settings,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = await aiohttp_client(_app(dataclasses.replace(settings, redis_url=redis_server.url)))
     partner, secret = add_partner(client.app)
     signed = SignedClient(client, partner, secret)
     assert (await signed.get("/t/whoami")).status == 200
     redis_server.stop()
-    assert await _error(await signed.get("/t/whoami")) == (503, "unavailable")
+    with caplog.at_level(logging.WARNING):
+        down = await signed.get("/t/whoami")
+    assert await _error(down) == (503, "unavailable")
+    assert "retry later" in (await down.json())["error"]["message"]
+    # One warning line per refused request, no traceback.
+    [record] = [r for r in caplog.records if r.name == "pyservice.middlewares"]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
     redis_server.start()
     assert (await signed.get("/t/whoami")).status == 200
 
@@ -280,3 +291,17 @@ def test_local_nonce_set_expires_and_is_bounded() -> None:
     assert getattr(caught.value, "code", None) == "unavailable"
     assert seen.add(b"a", 10.5)  # expired: may be used again, old entries dropped
     assert len(seen) == 3  # b, c, a
+
+
+async def test_replays_do_not_drain_the_partners_rate_limit(
+    aiohttp_client: AiohttpClient, settings: Settings, redis_server: RedisServer
+) -> None:
+    client = await aiohttp_client(_app(dataclasses.replace(settings, redis_url=redis_server.url)))
+    partner, secret = add_partner(client.app, rate_per_s=2)
+    signed = SignedClient(client, partner, secret)
+    captured = signed.headers("GET", "/t/whoami")
+    assert (await signed.send("GET", "/t/whoami", headers=captured)).status == 200
+    for _ in range(5):  # an eavesdropper replaying the captured request
+        replay = await signed.send("GET", "/t/whoami", headers=captured)
+        await _assert_401(replay, "replayed_nonce")
+    assert (await signed.get("/t/whoami")).status == 200  # the partner's 2nd token is intact

@@ -50,3 +50,18 @@ def test_declarations() -> None:
     assert required_scope(c) == DEFAULT_SCOPE == "admin"
     with pytest.raises(ValueError, match="unknown scope"):
         requires("verify:everything")
+
+
+async def test_the_document_states_what_each_route_requires(client: Client) -> None:
+    document = await (await client.get("/openapi.json")).json()
+    assert "sidianHmac" in document["components"]["securitySchemes"]
+    seen = set()
+    for route in client.app.router.routes():
+        if route.method == "HEAD" or route.resource is None:
+            continue
+        op = document["paths"][route.resource.canonical][route.method.lower()]
+        declared = required_scope(route.handler)
+        assert op["x-sidian-requires"] == declared
+        assert op["security"] == ([] if declared == PUBLIC else [{"sidianHmac": []}])
+        seen.add(declared)
+    assert {PUBLIC, AUTHENTICATED, "admin"} <= seen

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from pyservice.cli import main
+from pyservice.partners.disclosure import Disclosures, record_disclosure
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.store import open_store
@@ -50,6 +51,8 @@ def test_help_everywhere() -> None:
                 "applications",
                 "approve",
                 "reject",
+                "consent",
+                "disclosures",
             )
         ),
     ):
@@ -127,3 +130,28 @@ def test_application_review(data: Path) -> None:
     )
     assert (rejected["status"], rejected["reason"]) == ("rejected", "不予授权")
     assert rejected["decided_by"].startswith("cli:")
+
+
+def test_consent_and_disclosure_record(data: Path) -> None:
+    pid = json.loads(_run("partner", "add", "A", "--scopes", "licence:read-full", data=data))["id"]
+    lid = "1.2.156.3005.2.11100000000013661B006.11430000006122244L.000001.001.X"
+    granted = json.loads(_run("partner", "consent", lid, pid, "--days", "30", data=data))
+    assert granted["expires_at"] - granted["granted_at"] == 30 * 86_400_000
+    store = open_store(data)
+    try:
+        assert Disclosures(store).has_consent(lid, pid)
+        record_disclosure(
+            store, partner_id=pid, licence_id=lid, fields=["holder.id"], basis="grant",
+            request_id="req-1",
+        )  # fmt: skip
+    finally:
+        store.close()
+    rows = json.loads(_run("partner", "disclosures", "--licence", lid, data=data))
+    assert [(r["partner_id"], r["basis"], r["fields"]) for r in rows] == [
+        (pid, "grant", ["holder.id"])
+    ]
+    assert json.loads(_run("partner", "disclosures", "--partner", "p_other", data=data)) == []
+    assert json.loads(_run("partner", "consent", lid, pid, "--revoke", data=data)) == {
+        "revoked": True
+    }
+    assert "unknown_partner" in _run("partner", "consent", lid, "p_missing", data=data, code=1)

@@ -7,8 +7,11 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
+from pyservice.errors import NonceCheckUnavailableError
 from pyservice.partners.ratelimit import (
     KEY_PREFIX,
+    REPLAYED,
+    RateDecision,
     RateLimitedError,
     RateLimiter,
     local_bucket_take,
@@ -64,3 +67,26 @@ def test_local_bucket_refills() -> None:
     assert not ok
     assert retry == pytest.approx(0.5)
     assert local_bucket_take(state, "k", 1.0, 1, now=1.01)[0]
+
+
+async def test_nonce_and_bucket_in_one_script(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    limiter = RateLimiter(client)
+    first = await limiter.take_with_nonce("p1", 2, "sidian:v1:nonce:req:aa", 600)
+    assert isinstance(first, RateDecision)
+    assert first.allowed
+    # A replay is refused and spends no token: the second fresh nonce still passes.
+    for _ in range(5):
+        assert await limiter.take_with_nonce("p1", 2, "sidian:v1:nonce:req:aa", 600) is REPLAYED
+    second = await limiter.take_with_nonce("p1", 2, "sidian:v1:nonce:req:bb", 600)
+    assert isinstance(second, RateDecision)
+    assert second.allowed
+    third = await limiter.take_with_nonce("p1", 2, "sidian:v1:nonce:req:cc", 600)
+    assert isinstance(third, RateDecision)
+    assert not third.allowed  # the bucket (burst 2) is empty …
+    assert await client.exists("sidian:v1:nonce:req:cc") == 1  # … but the nonce is used
+    assert 590 <= await client.ttl("sidian:v1:nonce:req:aa") <= 600
+    redis_server.stop()
+    with pytest.raises(NonceCheckUnavailableError):
+        await limiter.take_with_nonce("p1", 2, "sidian:v1:nonce:req:dd", 600)
+    await client.aclose()
