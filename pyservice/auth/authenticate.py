@@ -3,10 +3,11 @@
 1. parse the ``Authorization`` header strictly (401 ``missing_credentials``,
    ``malformed_credentials``);
 2. look the partner up (401 ``unknown_partner``);
-3. refuse a suspended partner (401 ``partner_suspended``);
-4. the timestamp is within ±300 s of the server's clock (401 ``stale_timestamp``);
-5. the signature over the canonical string of the raw request target and
+3. the timestamp is within ±300 s of the server's clock (401 ``stale_timestamp``);
+4. the signature over the canonical string of the raw request target and
    the body bytes matches, compared in constant time (401 ``bad_signature``);
+5. refuse a suspended partner (401 ``partner_suspended``) — after the
+   signature, so only the holder of the secret learns of the suspension;
 6. the nonce is consumed atomically (``SET NX EX 600`` in Redis under
    ``sidian:v1:nonce:req:``; 401 ``replayed_nonce``), in the same Lua
    script (one round trip) as step 7 when Redis is used. Without a configured
@@ -188,11 +189,11 @@ class Authenticator:
         partner = await self._lookup(credentials.partner)
         if partner is None:
             raise UnknownPartnerCredentialsError("unknown partner")
-        if not partner.active:
-            raise PartnerSuspendedError("this partner is suspended")
         check_timestamp(credentials, self._clock())
         body = await request.read()
         check_signature(credentials, partner.secret, request.method, request.raw_path, body)
+        if not partner.active:
+            raise PartnerSuspendedError("this partner is suspended")
         return SignedRequest(partner, credentials.nonce)
 
     async def admit(self, signed: SignedRequest, scope: str | None) -> Caller:

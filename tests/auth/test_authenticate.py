@@ -111,6 +111,13 @@ async def test_suspended_partner_is_refused_until_resumed(tclient: Client) -> No
     assert (await signed.get("/t/whoami")).status == 200
 
 
+async def test_suspension_is_told_only_to_the_holder_of_the_secret(tclient: Client) -> None:
+    partner, _ = add_partner(tclient.app)
+    tclient.app[PARTNERS].suspend(partner)
+    guesser = SignedClient(tclient, partner, "sk_not_the_secret")
+    await _assert_401(await guesser.get("/t/whoami"), "bad_signature")
+
+
 async def test_timestamp_outside_the_window(tclient: Client) -> None:
     partner, secret = add_partner(tclient.app)
     signed = SignedClient(tclient, partner, secret)
