@@ -87,7 +87,13 @@ class OfdPackage:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            ValueError,
+            NotImplementedError,  # "zip file version 6.4": a version we cannot read
+        ) as exc:
             raise OfdMalformedError("not_zip", f"not a readable zip file ({exc})") from exc
         if len(infos) > MAX_ENTRIES:
             raise OfdTooLargeError(

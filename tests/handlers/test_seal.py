@@ -189,6 +189,11 @@ async def test_upload_errors(signed: SignedClient, monkeypatch: pytest.MonkeyPat
     )
     status, body = await _post_ofd(signed, nested)  # deep nesting is just bytes
     assert (status, body["error"]["code"]) == (400, "malformed_ofd")
+    future = bytearray(ofd_bytes("1.ofd"))  # a zip version we cannot read
+    central = future.find(b"PK\x01\x02")
+    future[central + 6 : central + 8] = (64).to_bytes(2, "little")
+    status, body = await _post_ofd(signed, bytes(future))
+    assert (status, body["error"]["code"]) == (400, "malformed_ofd")
 
     def drop(entries: dict[str, bytes]) -> None:
         del entries["Doc_0/Signs/Signatures.xml"]

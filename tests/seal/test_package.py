@@ -172,3 +172,12 @@ def test_mutated_ofd_never_raises_anything_else(pos: int, byte: int) -> None:
         return
     # The tampered invoice never becomes intact by a one-byte change.
     assert report.result == "INVALID"
+
+
+def test_unsupported_zip_version_is_not_zip() -> None:
+    # Found by the mutation test: the central directory's "version needed
+    # to extract" made zipfile raise NotImplementedError.
+    data = bytearray(zip_of({"OFD.xml": b"<x/>"}))
+    central = data.find(b"PK\x01\x02")
+    data[central + 6 : central + 8] = (64).to_bytes(2, "little")
+    assert _reason(bytes(data)) == "not_zip"
