@@ -26,13 +26,14 @@ from pyservice.appkeys import (
     PARTNERS,
     REDIS,
     REGISTRY,
+    SEAL_REGISTRY,
     SETTINGS,
     STATUS_CACHE,
     STORE,
 )
 from pyservice.auth.authenticate import Authenticator
 from pyservice.auth.routes import required_scope
-from pyservice.handlers import ledger, ops, partners
+from pyservice.handlers import ledger, ops, partners, seal
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
@@ -45,6 +46,7 @@ from pyservice.partners.ratelimit import RateLimiter
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.registry.service import AsyncRegistry, Registry
+from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
 from pyservice.store import open_store
@@ -54,7 +56,7 @@ __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger, partners)
+HANDLER_MODULES: Final = (ops, ledger, partners, seal)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -70,6 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_ledger)
     app.cleanup_ctx.append(_registry)
+    app.cleanup_ctx.append(_seal_registry)
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_auth)
     for module in HANDLER_MODULES:
@@ -139,6 +142,11 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
 async def _registry(app: web.Application) -> AsyncIterator[None]:
     # The status cache plugs in with app[REGISTRY].on_status_change = ...
     app[REGISTRY] = AsyncRegistry(Registry(app[STORE], app[KEYRING], app[LEDGER]))
+    yield
+
+
+async def _seal_registry(app: web.Application) -> AsyncIterator[None]:
+    app[SEAL_REGISTRY] = SealRegistry(app[STORE], app[KEYRING], app[LEDGER])
     yield
 
 
