@@ -26,6 +26,7 @@ from pyservice.appkeys import (
     PARTNERS,
     REDIS,
     REGISTRY,
+    SEAL_REGISTRY,
     SETTINGS,
     STATUS_CACHE,
     STORE,
@@ -34,7 +35,7 @@ from pyservice.appkeys import (
 )
 from pyservice.auth.authenticate import Authenticator
 from pyservice.auth.routes import required_scope
-from pyservice.handlers import ledger, licences, ops, pages, partners, trust, verify
+from pyservice.handlers import ledger, licences, ops, pages, partners, seal, trust, verify
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
@@ -47,6 +48,7 @@ from pyservice.partners.ratelimit import RateLimiter
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.registry.service import AsyncRegistry, Registry
+from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
 from pyservice.statusfeed import StatusFollower, StoreStatusSource
@@ -59,7 +61,7 @@ __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger, partners, verify, licences, trust, pages)
+HANDLER_MODULES: Final = (ops, ledger, partners, seal, verify, licences, trust, pages)
 
 
 def create_app(
@@ -80,6 +82,7 @@ def create_app(
     app.cleanup_ctx.append(_keyring)
     app.cleanup_ctx.append(_ledger)
     app.cleanup_ctx.append(_registry)
+    app.cleanup_ctx.append(_seal_registry)
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_auth)
     app.cleanup_ctx.append(status_cache_ctx(status_source or _store_status_source))
@@ -151,6 +154,11 @@ async def _ledger(app: web.Application) -> AsyncIterator[None]:
 async def _registry(app: web.Application) -> AsyncIterator[None]:
     # The status cache plugs in with app[REGISTRY].on_status_change = ...
     app[REGISTRY] = AsyncRegistry(Registry(app[STORE], app[KEYRING], app[LEDGER]))
+    yield
+
+
+async def _seal_registry(app: web.Application) -> AsyncIterator[None]:
+    app[SEAL_REGISTRY] = SealRegistry(app[STORE], app[KEYRING], app[LEDGER])
     yield
 
 

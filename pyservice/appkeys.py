@@ -17,6 +17,7 @@ from pyservice.partners.policy import Caller
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import AsyncRegistry
+from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache
 from pyservice.store import Store
@@ -38,6 +39,7 @@ __all__ = [
     "REDIS",
     "REGISTRY",
     "REQUEST_ID",
+    "SEAL_REGISTRY",
     "SETTINGS",
     "STATUS_CACHE",
     "STORE",
@@ -80,6 +82,9 @@ APPLICATIONS = web.AppKey("applications", Applications)
 DISCLOSURES = web.AppKey("disclosures", Disclosures)
 #: Authenticates signed requests (partners, nonces, rate limits).
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+#: The seal system (lifecycle writes via ``LEDGER.run_in_writer``; reads and
+#: verification on worker threads).
+SEAL_REGISTRY = web.AppKey("seal_registry", SealRegistry)
 
 #: Set by the auth middleware: the authenticated partner, or None on a
 #: public route.

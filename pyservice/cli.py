@@ -22,6 +22,7 @@ from pyservice.ledger.verify import verify_ledger
 from pyservice.partners.cli import register as register_partner_commands
 from pyservice.registry.cli import register as register_registry_commands
 from pyservice.seal.cli import verify_ofd_command
+from pyservice.seal.registry_cli import seal as seal_commands
 from pyservice.settings import Settings
 from pyservice.store import Store, open_store
 
@@ -208,3 +209,4 @@ def ledger_proof_consistency(data_dir: Path | None, first: int, second: int) -> 
 # ------------------------------------------------------------------ seal --
 
 main.add_command(verify_ofd_command)
+main.add_command(seal_commands)

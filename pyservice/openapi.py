@@ -25,6 +25,7 @@ __all__ = [
     "build_document",
     "error_responses",
     "json_content",
+    "obj_schema",
     "ref",
     "render_docs",
     "strict_object",
@@ -58,6 +59,15 @@ def _obj(properties: Mapping[str, Any], *, nullable: Iterable[str] = ()) -> dict
         "required": list(properties),
         "additionalProperties": False,
     }
+
+
+def obj_schema(properties: Mapping[str, Any], *, optional: Iterable[str] = ()) -> dict[str, Any]:
+    """A strict object schema for a handler module: every property required
+    except ``optional``, nothing else allowed."""
+    schema = _obj(properties)
+    skip = set(optional)
+    schema["required"] = [name for name in properties if name not in skip]
+    return schema
 
 
 COMPONENTS: Final[dict[str, Any]] = {
@@ -147,12 +157,12 @@ COMPONENTS: Final[dict[str, Any]] = {
 
 _ERROR_TEXT: Final = {
     400: "malformed input",
-    415: "unsupported media type",
     401: "unauthenticated",
     403: "not allowed",
     404: "unknown resource",
     409: "state transition not allowed",
     413: "request too large",
+    415: "unsupported media type",
     422: "well-formed but semantically invalid",
     429: "rate-limited (see Retry-After)",
     503: "a dependency is down",

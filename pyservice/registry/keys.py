@@ -58,7 +58,11 @@ MASTER_KEY_ENV: Final = "SIDIAN_MASTER_KEY"
 MASTER_KEY_FILE_ENV: Final = "SIDIAN_MASTER_KEY_FILE"
 MASTER_KEY_FILE: Final = "master.key"
 PLATFORM: Final = "platform"
-PURPOSES: Final = ("licence", "qr", "ledger")
+#: ``seal-ca``, ``seal-maker``: the platform's seal CA and seal-making key;
+#: ``seal-signer``: an organisation's key for signing with its seals (held
+#: for platform-hosted signing). Their certificates are kept in the store
+#: with the seals (:mod:`pyservice.seal.registry`).
+PURPOSES: Final = ("licence", "qr", "ledger", "seal-ca", "seal-maker", "seal-signer")
 KEY_STATUSES: Final = ("active", "retired", "compromised")
 #: A retired key stays in force this long after a rotation (signer caches
 #: hold a key for at most a few seconds).

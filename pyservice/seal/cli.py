@@ -12,7 +12,9 @@ import click
 from pyservice.errors import SidianError
 from pyservice.seal import OfdReport, verify_ofd
 from pyservice.seal.anchors import load_trust_anchors
+from pyservice.seal.registry import verify_ofd_registered
 from pyservice.settings import Settings
+from pyservice.store import open_store
 
 __all__ = ["EXIT_CODES", "render_report", "verify_ofd_command"]
 
@@ -89,24 +91,35 @@ def verify_ofd_command(  # noqa: PLR0917 (one parameter per click option)
     data_dir: Path | None,
     at: datetime | None,
 ) -> None:
-    """Verify every seal and signature of an OFD file.
+    """Verify every seal and signature of an OFD file. With a data
+    directory holding a store, the platform's seal CA is a trust anchor
+    too and the platform's own seals must have been in force (filed, not
+    cancelled, inside their window) when they signed.
 
     Exit status: 0 VALID, 3 INTACT_UNTRUSTED (intact, no trust anchor),
     4 INVALID, 1 unreadable input.
     """
+    base = data_dir if data_dir is not None else _default_data_dir()
     if trust is None:
-        base = data_dir if data_dir is not None else _default_data_dir()
         candidate = base / "trust-anchors"
         trust = candidate if candidate.is_dir() else None
     try:
         anchors = load_trust_anchors(trust) if trust is not None else []
         links = load_trust_anchors(intermediates) if intermediates is not None else []
-        report = verify_ofd(
-            file.read_bytes(),
-            trust_anchors=anchors,
-            intermediates=links,
-            at=at.replace(tzinfo=UTC) if at is not None else None,
-        )
+        when = at.replace(tzinfo=UTC) if at is not None else None
+        data = file.read_bytes()
+        if (base / "sidian.db").is_file():
+            # A data directory with a store: its seal CA is trusted and
+            # its seals' registry status is checked at signing time.
+            store = open_store(base)
+            try:
+                report, _ = verify_ofd_registered(
+                    store, data, trust_anchors=anchors, intermediates=links, at=when
+                )
+            finally:
+                store.close()
+        else:
+            report = verify_ofd(data, trust_anchors=anchors, intermediates=links, at=when)
     except SidianError as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from exc
     if as_json:

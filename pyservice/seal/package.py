@@ -87,7 +87,13 @@ class OfdPackage:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            ValueError,
+            NotImplementedError,  # "zip file version 6.4": a version we cannot read
+        ) as exc:
             raise OfdMalformedError("not_zip", f"not a readable zip file ({exc})") from exc
         if len(infos) > MAX_ENTRIES:
             raise OfdTooLargeError(
@@ -142,7 +148,14 @@ class OfdPackage:
         try:
             with self._zip.open(info) as f:
                 data = f.read(info.file_size + 1)
-        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            zlib.error,
+            ValueError,  # a local header name that is not UTF-8 (UnicodeDecodeError)
+        ) as exc:
             raise OfdMalformedError("bad_entry", f"cannot read {path!r} ({exc})") from exc
         if len(data) != info.file_size:
             raise OfdMalformedError("bad_entry", f"{path!r} is not {info.file_size} bytes")

@@ -23,6 +23,7 @@ from pyservice.seal.report import (
     Check,
     DocumentResult,
     SignatureReport,
+    SignedValueFacts,
     SignedValueVerdict,
 )
 from pyservice.seal.timefmt import format_time, parse_ofd_time
@@ -35,6 +36,7 @@ __all__ = [
     "signature_report",
     "signed_value_verdict",
     "trust",
+    "verdict_of",
 ]
 
 
@@ -181,6 +183,14 @@ def document_result(
     if not items:
         return "INVALID", ["the document has no signatures"]
     return _result(items, anchors_configured)
+
+
+def verdict_of(v: SignedValueFacts, anchors_configured: bool) -> tuple[DocumentResult, list[str]]:
+    """The verdict on a signed value from its checks and chains (the rules
+    of a document with one signature), e.g. after a check was added."""
+    return _result(
+        [("signed value", v.checks, v.certificate_chain, v.seal_maker_chain)], anchors_configured
+    )
 
 
 def _result(

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pyservice.errors import SidianError
+from pyservice.store.seals import (
+    SealCertRow,
+    SealEventRow,
+    SealRow,
+    SealVersionRow,
+    SealWrite,
+)
 
 __all__ = [
     "AnnotationRow",
@@ -24,6 +31,11 @@ __all__ = [
     "NewLicence",
     "PartnerRow",
     "RegistryWrites",
+    "SealCertRow",
+    "SealEventRow",
+    "SealRow",
+    "SealVersionRow",
+    "SealWrite",
     "StaleStatusError",
     "StatusChange",
     "StatusEventRow",
@@ -236,6 +248,7 @@ class RegistryWrites:
     status_changes: Sequence[StatusChange] = ()
     annotations: Sequence[AnnotationRow] = ()
     import_progress: ImportProgress | None = None
+    seals: Sequence[SealWrite] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,3 +560,27 @@ class Store(Protocol):
     ) -> list[DisclosureRow]:
         """Disclosure records, oldest first."""
         ...
+
+    # ---- seals (migration 6) -------------------------------------------------
+
+    def seal_get(self, es_id: str) -> SealRow | None: ...
+
+    def seals(
+        self, org_code: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> list[SealRow]:
+        """Seals (optionally of one organisation and/or status), by esID."""
+        ...
+
+    def seal_versions(self, es_id: str) -> list[SealVersionRow]:
+        """The made versions of a seal, oldest first."""
+        ...
+
+    def seal_events(self, es_id: str) -> list[SealEventRow]:
+        """A seal's lifecycle steps in ledger order."""
+        ...
+
+    def seal_cert_add(self, row: SealCertRow) -> None:
+        """Insert; :class:`UniqueViolationError` if the kid has one."""
+        ...
+
+    def seal_cert_get(self, kid: str) -> SealCertRow | None: ...

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from pyservice.store import sqlite_seals
 from pyservice.store.base import (
     AnnotationRow,
     ApplicationDecision,
@@ -42,6 +43,7 @@ from pyservice.store.base import (
     UniqueViolationError,
     UsageRow,
 )
+from pyservice.store.seals import SealCertRow, SealEventRow, SealRow, SealVersionRow
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -244,6 +246,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         """CREATE TRIGGER usage_records_no_delete BEFORE DELETE ON usage_records
             BEGIN SELECT RAISE(ABORT, 'usage records are append-only'); END""",
     ),
+    # Migration 5 belongs to the usage/audit work.
+    6: sqlite_seals.SEAL_MIGRATION,
 }
 
 _LICENCE_COLUMNS: Final = (
@@ -712,6 +716,8 @@ class SqliteStore:
                 )
             except sqlite3.IntegrityError as exc:
                 raise UniqueViolationError("annotation sequence number already used") from exc
+        if writes.seals:
+            sqlite_seals.seal_writes(conn, index, writes.seals)
         job = writes.import_progress
         if job is not None:
             conn.execute("DELETE FROM registry_import_jobs WHERE job_id = ?", (job.job_id,))
@@ -1037,6 +1043,7 @@ class SqliteStore:
             "keys": count("registry_keys"),
             "status_events": count("registry_status_events"),
             "annotations": count("registry_annotations"),
+            "seals_by_status": sqlite_seals.seal_counts(conn),
             "ledger_size": 0 if head is None else head.tree_size,
         }
 
@@ -1261,3 +1268,25 @@ class SqliteStore:
             DisclosureRow(int(a), str(p), str(lic), _unlist(f), str(b), str(r), int(q))
             for a, p, lic, f, b, r, q in rows
         ]
+
+    # ---- seals -----------------------------------------------------------
+
+    def seal_get(self, es_id: str) -> SealRow | None:
+        return sqlite_seals.seal_get(self._conn(), es_id)
+
+    def seals(
+        self, org_code: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> list[SealRow]:
+        return sqlite_seals.seals(self._conn(), org_code, status, limit)
+
+    def seal_versions(self, es_id: str) -> list[SealVersionRow]:
+        return sqlite_seals.seal_versions(self._conn(), es_id)
+
+    def seal_events(self, es_id: str) -> list[SealEventRow]:
+        return sqlite_seals.seal_events(self._conn(), es_id)
+
+    def seal_cert_add(self, row: SealCertRow) -> None:
+        sqlite_seals.seal_cert_add(self._conn(), row)
+
+    def seal_cert_get(self, kid: str) -> SealCertRow | None:
+        return sqlite_seals.seal_cert_get(self._conn(), kid)

@@ -14,8 +14,10 @@ from pyservice.seal import unreferenced_files, verify_ofd, verify_signed_value
 from pyservice.seal.native import check_signed_value, check_signed_value_sm3
 from pyservice.seal.package import OfdPackage
 from tests.seal_testkit import (
+    FORMATS,
     T_2026,
     expected,
+    intact,
     make_pki,
     make_signed_ofd,
     ofd_bytes,
@@ -25,11 +27,6 @@ from tests.seal_testkit import (
 )
 
 CASES = [(f["file"], f) for f in expected()]
-FORMATS = {
-    "SES V1 layout (GM/T 0031-2014)": "SES_V1",
-    "SES V4 layout (GB/T 38540-2020)": "SES_V4",
-    "GB/T 35275 SignedData": "GBT35275",
-}
 
 
 def _subject_values(text: str) -> list[str]:
@@ -80,14 +77,7 @@ def test_agrees_with_expected_json(name: str, want: dict[str, Any]) -> None:
             assert got.signed_at == iso
         # Without trust anchors nothing is trusted.
         assert got.certificate_chain == "untrusted"
-    intact = all(
-        not s["references_failed"]
-        and s["signature_ok"]
-        and s.get("seal_signature_ok", True)
-        and s.get("data_hash_matches", True)
-        for s in want["signatures"]
-    )
-    assert report.result == ("INTACT_UNTRUSTED" if intact else "INVALID")
+    assert report.result == ("INTACT_UNTRUSTED" if intact(want) else "INVALID")
 
 
 def test_files_no_signature_covers_are_a_warning() -> None:

@@ -172,3 +172,25 @@ def test_mutated_ofd_never_raises_anything_else(pos: int, byte: int) -> None:
         return
     # The tampered invoice never becomes intact by a one-byte change.
     assert report.result == "INVALID"
+
+
+def test_unsupported_zip_version_is_not_zip() -> None:
+    # Found by the mutation test: the central directory's "version needed
+    # to extract" made zipfile raise NotImplementedError.
+    data = bytearray(zip_of({"OFD.xml": b"<x/>"}))
+    central = data.find(b"PK\x01\x02")
+    data[central + 6 : central + 8] = (64).to_bytes(2, "little")
+    assert _reason(bytes(data)) == "not_zip"
+
+
+def test_local_header_name_not_utf8_is_bad_entry() -> None:
+    # Found by fuzzing: a local header flagged UTF-8 whose name is not
+    # made zipfile raise UnicodeDecodeError while opening the entry.
+    data = bytearray(zip_of({"OFD.xml": b"<x/>"}))
+    local = data.find(b"PK\x03\x04")
+    flags = int.from_bytes(data[local + 6 : local + 8], "little") | 0x800
+    data[local + 6 : local + 8] = flags.to_bytes(2, "little")
+    data[local + 30] = 0xFF
+    with pytest.raises(OfdMalformedError) as err:
+        OfdPackage(bytes(data)).read("OFD.xml")
+    assert err.value.reason == "bad_entry"
