@@ -30,10 +30,12 @@ from pyservice.appkeys import (
     SETTINGS,
     STATUS_CACHE,
     STORE,
+    USAGE,
+    VERIFIER,
 )
 from pyservice.auth.authenticate import Authenticator
 from pyservice.auth.routes import required_scope
-from pyservice.handlers import ledger, ops, partners, seal
+from pyservice.handlers import ledger, licences, ops, pages, partners, seal, trust, verify
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
@@ -49,20 +51,28 @@ from pyservice.registry.service import AsyncRegistry, Registry
 from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
+from pyservice.statusfeed import StatusFollower, StoreStatusSource
 from pyservice.store import open_store
+from pyservice.usage import UsageRecorder
+from pyservice.verify.service import Verifier
 
 __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 
 log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger, partners, seal)
+HANDLER_MODULES: Final = (ops, ledger, partners, seal, verify, licences, trust, pages)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    status_source: Callable[[web.Application], StatusSource] | None = None,
+) -> web.Application:
     """A ready-to-run application. Resources that need opening and closing
     (store, Redis, worker pools) are added to ``cleanup_ctx``, never opened
-    here, so building an app has no side effects."""
+    here, so building an app has no side effects. ``status_source`` replaces
+    the status cache's source of truth (default: the registry store)."""
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = HttpMetrics.create()
@@ -75,6 +85,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_seal_registry)
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_auth)
+    app.cleanup_ctx.append(status_cache_ctx(status_source or _store_status_source))
+    app.cleanup_ctx.append(_verification)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes)
     document = openapi.build_document(m.OPENAPI for m in HANDLER_MODULES)
@@ -169,6 +181,40 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
             await client.aclose()
 
 
+def _store_status_source(app: web.Application) -> StatusSource:
+    return StoreStatusSource(app[STORE])
+
+
+async def _verification(app: web.Application) -> AsyncIterator[None]:
+    """Status propagation (registry hook + event poll), usage records, and
+    the verifier. Closed first: pending usage records reach the ledger
+    before it stops."""
+    settings = app[SETTINGS]
+    metrics = app[METRICS]
+    follower = StatusFollower(
+        app[REGISTRY],
+        app[STATUS_CACHE],
+        StoreStatusSource(app[STORE]),
+        interval=settings.status_poll_interval,
+    )
+    await follower.start()
+    usage = UsageRecorder(app[STORE], app[LEDGER], app[KEYRING].usage_target)
+    await usage.start()
+    app[USAGE] = usage
+    app[VERIFIER] = Verifier(
+        app[REGISTRY],
+        app[KEYRING],
+        app[STATUS_CACHE],
+        redis=app[REDIS],
+        sm2_timer=metrics.sm2_verify.observe,
+    )
+    try:
+        yield
+    finally:
+        await follower.close()
+        await usage.close()
+
+
 async def _auth(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[PARTNERS] = PartnerRegistry(app[STORE], app[KEYRING])
@@ -196,10 +242,8 @@ def status_cache_ctx(
     """A ``cleanup_ctx`` entry that runs the licence status cache over the
     status source ``source(app)`` returns (the registry store), with the
     app's Redis URL, maximum staleness and metrics registry; it sets
-    :data:`~pyservice.appkeys.STATUS_CACHE`. Append it after the store::
-
-        app.cleanup_ctx.append(status_cache_ctx(lambda app: app[STORE]))
-    """
+    :data:`~pyservice.appkeys.STATUS_CACHE`. :func:`create_app` appends it
+    after the store and Redis."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]

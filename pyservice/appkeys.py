@@ -21,6 +21,8 @@ from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache
 from pyservice.store import Store
+from pyservice.usage import UsageRecorder
+from pyservice.verify.service import Verifier
 
 __all__ = [
     "APPLICATIONS",
@@ -41,6 +43,8 @@ __all__ = [
     "SETTINGS",
     "STATUS_CACHE",
     "STORE",
+    "USAGE",
+    "VERIFIER",
 ]
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -57,6 +61,11 @@ REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
 #: The licence status cache, present once a status source is plugged in
 #: with :func:`pyservice.app.status_cache_ctx`.
 STATUS_CACHE = web.AppKey("status_cache", StatusCache)
+
+#: The verification service (QR, licence document, signature).
+VERIFIER = web.AppKey("verifier", Verifier)
+#: Usage (audit) records, batched into the store and the ledger.
+USAGE = web.AppKey("usage", UsageRecorder)
 
 #: The OpenAPI document, built once from the handler modules' descriptions.
 OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")

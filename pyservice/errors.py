@@ -26,6 +26,7 @@ __all__ = [
     "OfdTooLargeError",
     "SidianError",
     "StatusUnavailableError",
+    "StoreUnavailableError",
     "TokenExpiredError",
     "TokenNotYetValidError",
     "TokenTimeError",
@@ -136,6 +137,14 @@ class NonceCheckUnavailableError(SidianError):
     replay cannot be ruled out: the request is refused, never let through."""
 
     code = "nonce_check_unavailable"
+    http_status = 503
+
+
+class StoreUnavailableError(SidianError):
+    """The registry store did not answer (closed, locked, disk error): the
+    request cannot be served now; a verification names the check instead."""
+
+    code = "store_unavailable"
     http_status = 503
 
 

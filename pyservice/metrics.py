@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -32,6 +32,17 @@ class HttpMetrics:
     registry: CollectorRegistry
     requests: Counter
     duration: Histogram
+    #: ``sidian_requests_total{endpoint,code}`` (issue 6 names; endpoint is
+    #: the route name, code the HTTP status).
+    endpoint_requests: Counter
+    endpoint_duration: Histogram
+    #: ``sidian_verifications_total{kind,result}``: kind qr, licence,
+    #: signature (each batch item counts); result the verdict or ``error``.
+    verifications: Counter
+    #: Time of each SM2 verification actually computed on the hot path.
+    sm2_verify: Histogram
+    ledger_tree_size: Gauge
+    ledger_sth_age: Gauge
 
     @classmethod
     def create(cls) -> HttpMetrics:
@@ -52,13 +63,56 @@ class HttpMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
-        return cls(registry=registry, requests=requests, duration=duration)
+        return cls(
+            registry=registry,
+            requests=requests,
+            duration=duration,
+            endpoint_requests=Counter(
+                "sidian_requests",
+                "Requests by endpoint (route name) and HTTP status code.",
+                ["endpoint", "code"],
+                registry=registry,
+            ),
+            endpoint_duration=Histogram(
+                "sidian_request_duration_seconds",
+                "Request handling time by endpoint.",
+                ["endpoint"],
+                buckets=_LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            verifications=Counter(
+                "sidian_verifications",
+                "Verifications by kind and result.",
+                ["kind", "result"],
+                registry=registry,
+            ),
+            sm2_verify=Histogram(
+                "sidian_sm2_verify_seconds",
+                "SM2 signature verifications computed on the QR hot path.",
+                buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01),
+                registry=registry,
+            ),
+            ledger_tree_size=Gauge(
+                "sidian_ledger_tree_size",
+                "Size of the latest signed tree head.",
+                registry=registry,
+                multiprocess_mode="max",
+            ),
+            ledger_sth_age=Gauge(
+                "sidian_ledger_sth_age_seconds",
+                "Age of the latest signed tree head when last scraped.",
+                registry=registry,
+                multiprocess_mode="min",
+            ),
+        )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         if method not in KNOWN_METHODS:
             method = "other"
         self.requests.labels(route, method, str(status)).inc()
         self.duration.labels(route, method).observe(seconds)
+        self.endpoint_requests.labels(route, str(status)).inc()
+        self.endpoint_duration.labels(route).observe(seconds)
 
     def render(self, accept: str) -> tuple[bytes, str]:
         """The exposition for an ``Accept`` header: body and content type.

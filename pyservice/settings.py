@@ -43,6 +43,9 @@ class Settings:
     workers: int = 1
     #: Longest an in-process status entry is used without hearing from Redis.
     status_max_staleness: float = 5.0
+    #: How often each process polls the store for status changes made
+    #: elsewhere (the CLI, an instance without Redis).
+    status_poll_interval: float = 0.5
     #: Name the answering worker (``X-Sidian-Worker: <pid>``) on every
     #: response: for load tests that must see every worker, off by default.
     expose_worker: bool = False
@@ -68,6 +71,10 @@ class Settings:
             raise ValueError(
                 f"status_max_staleness must be in [0, 3600] s, got {self.status_max_staleness}"
             )
+        if not 0.05 <= self.status_poll_interval <= 60:
+            raise ValueError(
+                f"status_poll_interval must be in [0.05, 60] s, got {self.status_poll_interval}"
+            )
         if self.redis_url is not None and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://")
         ):
@@ -92,6 +99,7 @@ class Settings:
             "redis_url": lambda raw: raw or None,
             "workers": int,
             "status_max_staleness": float,
+            "status_poll_interval": float,
             "expose_worker": _flag,
             "work_calendar": lambda raw: Path(raw) if raw else None,
         }

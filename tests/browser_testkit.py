@@ -16,6 +16,7 @@ from aiohttp import web
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from pyservice.accesslog import RedactedAccessLogger
 from tests.conftest import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "build" / "test-artifacts"
@@ -70,7 +71,8 @@ class ThreadedServer:
         self._app = app
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner = web.AppRunner(app)
+        # The service's access log (route names): scan URLs carry tokens.
+        self._runner = web.AppRunner(app, access_log_class=RedactedAccessLogger)
         self.port = 0
 
     def __enter__(self) -> ThreadedServer:
@@ -85,6 +87,10 @@ class ThreadedServer:
         self.port = sock.getsockname()[1]
         site = web.SockSite(self._runner, sock)
         await site.start()
+
+    @property
+    def app(self) -> web.Application:
+        return self._app
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

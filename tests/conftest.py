@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
+from pyservice.accesslog import RedactedAccessLogger
 from pyservice.app import create_app
 from pyservice.settings import Settings
 from tests.logscan_testkit import LogLeakCollector
@@ -25,6 +27,20 @@ __all__ = ["redis_server"]  # the real-Redis fixture, for every test module
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 Client = TestClient[web.Request, web.Application]
+
+
+class RedactedLogClient(TestClient[Any, Any]):
+    """Test servers log access like ``sidian serve`` does (route names, never
+    paths): scan URLs carry QR tokens, and the log scan below must see only
+    what the service itself would log."""
+
+    async def start_server(self) -> None:
+        await self._server.start_server(loop=self._loop, access_log_class=RedactedAccessLogger)
+
+
+@pytest.fixture
+def aiohttp_client_cls() -> type[TestClient[Any, Any]]:
+    return RedactedLogClient
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ async def test_access_lines_carry_route_status_request_id_and_partner(
     client = cast(Client, await aiohttp_client(server))
     pid, secret = add_partner(client.app, scopes=("status:read",))
     ok = await SignedClient(client, pid, secret).get("/v1/partner/applications?x=SECRETQ")
-    missing = await client.get("/v/SECRETPATH?q=SECRETQ")
+    missing = await client.get("/no-such/SECRETPATH?q=SECRETQ")
     lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
     assert len(lines) == 2
     first, second = (line.split(" ") for line in lines)

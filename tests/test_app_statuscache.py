@@ -1,4 +1,4 @@
-"""The status cache plugged into the app (``status_cache_ctx``): its
+"""The status cache plugged into the app (``create_app(status_source=)``): its
 metrics in ``/metrics`` and its state in ``/readyz``, with a real
 redis-server killed and restarted and a real SQLite status source."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pytest_aiohttp import AiohttpClient
 
-from pyservice.app import create_app, status_cache_ctx
+from pyservice.app import create_app
 from pyservice.appkeys import STATUS_CACHE
 from pyservice.settings import Settings
 from pyservice.statuscache import Layer
@@ -29,8 +29,9 @@ async def test_status_cache_metrics_and_readiness(
     aiohttp_client: AiohttpClient, settings: Settings, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     source = SqliteStatusSource(tmp_path / "status.db")
-    app = create_app(dataclasses.replace(settings, redis_url=redis_server.url))
-    app.cleanup_ctx.append(status_cache_ctx(lambda app: source))
+    app = create_app(
+        dataclasses.replace(settings, redis_url=redis_server.url), status_source=lambda app: source
+    )
     client = await aiohttp_client(app)
     cache = app[STATUS_CACHE]
     ref = source.put("L-app", "VALID")
@@ -70,8 +71,7 @@ async def test_without_redis_the_cache_is_in_process_only(
     aiohttp_client: AiohttpClient, settings: Settings, tmp_path: Path
 ) -> None:
     source = SqliteStatusSource(tmp_path / "status.db")
-    app = create_app(settings)
-    app.cleanup_ctx.append(status_cache_ctx(lambda app: source))
+    app = create_app(settings, status_source=lambda app: source)
     client = await aiohttp_client(app)
     ref = source.put("L-embedded", "REVOKED", reason="吊销")
     assert (await app[STATUS_CACHE].lookup(ref)).layer is Layer.STORE

@@ -23,7 +23,11 @@ ALL: list[type[errors.SidianError]] = [
     errors.OfdTooLargeError,
 ]
 #: Dependency failures: 5xx, never caused by the request itself.
-UNAVAILABLE = [errors.StatusUnavailableError, errors.NonceCheckUnavailableError]
+UNAVAILABLE = [
+    errors.StatusUnavailableError,
+    errors.NonceCheckUnavailableError,
+    errors.StoreUnavailableError,
+]
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -63,6 +67,7 @@ def test_codes_are_the_documented_ones() -> None:
     assert errors.TokenExpiredError.code == "token_expired"
     assert errors.TokenNotYetValidError.code == "token_not_yet_valid"
     assert errors.StatusUnavailableError.code == "status_unavailable"
+    assert errors.StoreUnavailableError.code == "store_unavailable"
     assert errors.OfdMalformedError.code == "malformed_ofd"
     assert errors.OfdTooLargeError.code == "ofd_too_large"
     assert errors.OfdTooLargeError.http_status == 413

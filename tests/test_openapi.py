@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from jsonschema import Draft202012Validator
@@ -21,6 +22,7 @@ from pyservice.ledger.entries import make_entry
 from pyservice.settings import Settings
 from tests.conftest import Client
 from tests.ledger_testkit import entry_fields
+from tests.verify_testkit import signed_client
 
 
 def _routed(app: web.Application) -> set[tuple[str, str]]:
@@ -137,3 +139,64 @@ async def test_docs_page_lists_every_operation(client: Client) -> None:
     document = await (await client.get("/openapi.json")).json()
     for path in document["paths"]:
         assert f"<code>{path}</code>" in page
+
+
+def _operation_schema(
+    document: dict[str, Any], path: str, method: str, status: int
+) -> Draft202012Validator:
+    response = document["paths"][path][method]["responses"][str(status)]
+    schema = response["content"]["application/json"]["schema"]
+    return Draft202012Validator({**schema, "components": document["components"]})
+
+
+async def test_verification_and_licence_responses_match_their_schemas(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client, ids = await signed_client(aiohttp_client, settings)
+    document = await (await client.get("/openapi.json")).json()
+    qr_path = "/v1/licences/{id}/qr"
+    response = await client.post_json(f"/v1/licences/{ids.driving}/qr", {"consent": True})
+    _operation_schema(document, qr_path, "post", 200).validate(await response.json())
+    token = (await response.json())["token"]
+    calls: list[tuple[str, str, str, Any, int]] = [
+        ("/v1/verify/qr", "/v1/verify/qr", "post", {"token": token}, 200),
+        ("/v1/verify/qr", "/v1/verify/qr", "post", {"token": "!"}, 400),
+        (
+            "/v1/verify/batch",
+            "/v1/verify/batch",
+            "post",
+            {"items": [{"kind": "qr", "token": token}, {"kind": "x"}]},
+            200,
+        ),
+        (
+            "/v1/verify/signature",
+            "/v1/verify/signature",
+            "post",
+            {"digest": "00" * 32, "kid": "0" * 16, "signature": "AA" * 44},
+            200,
+        ),
+        (
+            "/v1/licences/{id}/status",
+            f"/v1/licences/{ids.business}/status",
+            "post",
+            {"status": "SUSPENDED", "reason": "检查"},
+            200,
+        ),
+        (
+            "/v1/licences/{id}/status",
+            f"/v1/licences/{ids.business}/status",
+            "post",
+            {"status": "SUSPENDED", "reason": "again"},
+            409,
+        ),
+        ("/v1/licences/{id}/status", f"/v1/licences/{ids.business}/status", "get", None, 200),
+        ("/v1/licences/{id}/status", "/v1/licences/nope/status", "get", None, 404),
+        ("/v1/trust-list", "/v1/trust-list", "get", None, 200),
+        ("/v1/status-lists/{issuer}", "/v1/status-lists/11430000006122244L", "get", None, 200),
+        ("/v1/status-lists/{issuer}", "/v1/status-lists/x", "get", None, 400),
+    ]
+    for template, path, method, body, status in calls:
+        payload = b"" if body is None else orjson.dumps(body)
+        response = await client.request(method.upper(), path, body=payload)
+        assert response.status == status, (path, await response.text())
+        _operation_schema(document, template, method, status).validate(await response.json())

@@ -12,10 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -23,17 +21,10 @@ from pyservice.settings import Settings
 from pyservice.workers import run
 from tests.conftest import REPO_ROOT
 from tests.redis_testkit import RedisServer, free_port
+from tests.serve_testkit import get, post, reap, serve_two_workers, stop
+from tests.verify_testkit import seed_with_partner
 
 EXIT_BOUND = 20.0
-
-
-def get(url: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Connection": "close"})  # noqa: S310 - loopback
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 def parent_pid(pid: int) -> int:
@@ -49,27 +40,10 @@ def readyz_count(metrics: str) -> float:
     return total
 
 
-def _serve(tmp_path: Path, *extra: str) -> tuple[str, Path, IO[bytes], subprocess.Popen[bytes]]:
-    """``sidian serve --workers 2`` on a free port, logging to serve.log."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
-    env["TMPDIR"] = str(tmp_path)  # where the metrics directory is made
-    command = [
-        sys.executable, "-m", "pyservice", "serve",
-        "--port", str(port), "--workers", "2", "--data-dir", str(tmp_path / "data"), *extra,
-    ]  # fmt: skip
-    log = tmp_path / "serve.log"
-    log_file = log.open("wb")
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        command, env=env, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
-    )
-    return f"http://127.0.0.1:{port}", log, log_file, process
-
-
 def test_two_workers_share_the_port_and_the_metrics(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    base, log, log_file, process = _serve(tmp_path, "--redis-url", redis_server.url)
+    base, log, log_file, process = serve_two_workers(tmp_path, "--redis-url", redis_server.url)
     with log_file:
         try:
             answered = 0
@@ -174,7 +148,7 @@ def _worker_pids(base: str, want: int, deadline: float) -> set[int]:
 
 
 def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
-    base, log, log_file, process = _serve(tmp_path)
+    base, log, log_file, process = serve_two_workers(tmp_path)
     with log_file:
         try:
             first = _worker_pids(base, 2, time.monotonic() + 60)
@@ -192,10 +166,94 @@ def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
                 time.sleep(0.05)
             assert victim not in seen
             assert process.poll() is None
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=EXIT_BOUND) == 0, log.read_text()
+            stop(process, log)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            reap(process)
     assert "starting a replacement" in log.read_text()
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if get(f"{base}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no answer in 60 s"
+        time.sleep(0.1)
+
+
+def _verdicts_by_worker(
+    base: str, token: str, rounds: int, partner: tuple[str, str]
+) -> dict[str, set[str]]:
+    seen: dict[str, set[str]] = {}
+    for _ in range(rounds):
+        status, headers, body = post(base, "/v1/verify/qr", {"token": token}, partner=partner)
+        assert status == 200, body
+        seen.setdefault(headers["X-Sidian-Worker"], set()).add(json.loads(body)["status"])
+    return seen
+
+
+def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    ids, partner = seed_with_partner(tmp_path / "data")
+    staleness = 2.0
+    base, log, log_file, process = serve_two_workers(
+        tmp_path,
+        "--redis-url",
+        redis_server.url,
+        env={"SIDIAN_EXPOSE_WORKER": "1", "SIDIAN_STATUS_MAX_STALENESS": str(staleness)},
+    )
+    with log_file:
+        try:
+            _wait_ready(base, process, log)
+            status, _, body = post(base, f"/v1/licences/{ids.business}/qr", {}, partner=partner)
+            assert status == 200, body
+            token = json.loads(body)["token"]
+            # Both workers answer VALID and hold the status in their caches.
+            deadline = time.monotonic() + 30
+            while len(seen := _verdicts_by_worker(base, token, 20, partner)) < 2:
+                assert time.monotonic() < deadline, "one worker never answered"
+            assert all(statuses == {"VALID"} for statuses in seen.values()), seen
+
+            status, _, body = post(
+                base,
+                f"/v1/licences/{ids.business}/status",
+                {"status": "SUSPENDED", "reason": "检查"},
+                partner=partner,
+            )
+            assert status == 200, body
+            changed = time.monotonic()
+            suspended: dict[str, float] = {}
+            while len(suspended) < 2:
+                for worker, statuses in _verdicts_by_worker(base, token, 10, partner).items():
+                    if statuses == {"SUSPENDED"}:
+                        suspended.setdefault(worker, time.monotonic() - changed)
+                assert time.monotonic() - changed < staleness + 1.0, suspended
+            assert set(suspended) == set(seen)
+
+            # A change made by another process (the CLI) reaches both too.
+            cli = subprocess.run(  # noqa: S603 - our own interpreter and module
+                [
+                    sys.executable, "-m", "pyservice", "status", "set", ids.business, "REVOKED",
+                    "--reason", "吊销", "--actor", "cli", "--data-dir", str(tmp_path / "data"),
+                ],
+                capture_output=True,
+                check=False,
+                cwd=REPO_ROOT,
+            )  # fmt: skip
+            assert cli.returncode == 0, cli.stderr
+            changed = time.monotonic()
+            revoked: set[str] = set()
+            while revoked != set(seen):
+                for worker, statuses in _verdicts_by_worker(base, token, 10, partner).items():
+                    if statuses == {"REVOKED"}:
+                        revoked.add(worker)
+                assert time.monotonic() - changed < staleness + 1.0, revoked
+            stop(process, log)
+        finally:
+            reap(process)
+    assert "Traceback" not in log.read_text()

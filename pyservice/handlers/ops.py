@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import time
 from typing import Final
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from pyservice import openapi
-from pyservice.appkeys import METRICS, OPENAPI_DOCUMENT, REDIS, STATUS_CACHE, STORE
+from pyservice.appkeys import LEDGER, METRICS, OPENAPI_DOCUMENT, REDIS, STATUS_CACHE, STORE
 from pyservice.auth.routes import public
 from pyservice.responses import json_response
 
 __all__ = ["OPENAPI", "routes"]
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -66,7 +70,15 @@ async def readyz(request: web.Request) -> web.Response:
 @public
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition (text format, or OpenMetrics if asked for)."""
-    body, content_type = request.app[METRICS].render(request.headers.get("Accept", ""))
+    metrics = request.app[METRICS]
+    try:
+        sth = await asyncio.wait_for(request.app[LEDGER].head(), timeout=1.0)
+    except Exception:  # the store is down: the gauges keep their last values
+        log.warning("metrics: no ledger head")
+    else:
+        metrics.ledger_tree_size.set(sth.tree_size)
+        metrics.ledger_sth_age.set(max(0.0, time.time() - sth.timestamp / 1000))
+    body, content_type = metrics.render(request.headers.get("Accept", ""))
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 

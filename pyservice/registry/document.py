@@ -18,6 +18,11 @@ Verification steps:
 5. validity period: today within ``valid_from .. valid_until``;
 6. status: only from a caller-supplied status; without one the result is
    ``UNDETERMINED`` (never ``VALID`` unless every check ran and passed).
+
+The result is the service's one result model,
+:class:`~pyservice.verify.result.VerificationResult`, and its verdict the
+one policy, :func:`~pyservice.verify.result.decide`; ``licence`` carries
+only ``{"id"}`` here (the service adds the masked summary).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import binascii
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pyservice import merkle
@@ -43,15 +48,15 @@ from pyservice.ledger.sth import sth_from_json, verify_sth
 from pyservice.registry.keys import PLATFORM, TrustedKey, key_in_force
 from pyservice.registry.validate import parse_date, parse_licence_id
 from pyservice.store import StoredSth
+from pyservice.verify.result import Check, VerificationResult
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
     "MAX_PROOF_LEN",
-    "Check",
     "LedgerProof",
     "LicenceDocument",
-    "VerificationReport",
     "parse_document",
+    "parse_ledger",
     "verify_document",
 ]
 
@@ -76,46 +81,6 @@ class LicenceDocument:
     kid: str
     signature: bytes
     ledger: LedgerProof | None
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    ok: bool | None  # None: could not be performed
-    detail: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "ok": self.ok}
-        if self.detail is not None:
-            out["detail"] = self.detail
-        return out
-
-
-@dataclass(slots=True)
-class VerificationReport:
-    licence_id: str
-    checks: list[Check] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    status: str = "UNDETERMINED"
-
-    @property
-    def result(self) -> str:
-        """INVALID if a check failed, UNDETERMINED if one could not run,
-        VALID only if all passed (the status check included)."""
-        if any(c.ok is False for c in self.checks):
-            return "INVALID"
-        if any(c.ok is None for c in self.checks):
-            return "UNDETERMINED"
-        return "VALID"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "status": self.status,
-            "licence_id": self.licence_id,
-            "checks": [c.to_json() for c in self.checks],
-            "warnings": self.warnings,
-        }
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -179,11 +144,11 @@ def parse_document(data: bytes | str) -> LicenceDocument:
         signature = base64.b64decode(sig["value"], validate=True)
     except (TypeError, ValueError, binascii.Error) as exc:
         raise MalformedInputError("signature value must be base64") from exc
-    ledger = None if obj.get("ledger") is None else _parse_ledger(obj["ledger"])
+    ledger = None if obj.get("ledger") is None else parse_ledger(obj["ledger"])
     return LicenceDocument(licence, canonical, sig["kid"], signature, ledger)
 
 
-def _parse_ledger(obj: Any) -> LedgerProof:
+def parse_ledger(obj: Any) -> LedgerProof:
     if not isinstance(obj, dict):
         raise MalformedInputError("ledger must be an object")
     try:
@@ -210,10 +175,12 @@ def verify_document(
     today: dt.date,
     status: str | None = None,
     status_detail: str | None = None,
-) -> VerificationReport:
-    """Run steps 2-6 of the module docstring; see :class:`VerificationReport`."""
+) -> VerificationResult:
+    """Run steps 2-6 of the module docstring."""
     licence = doc.licence
-    report = VerificationReport(licence_id=licence["id"])
+    report = VerificationResult(
+        status="UNDETERMINED", status_as_of=None, checks=[], licence={"id": licence["id"]}
+    )
     # 1. identifier (MalformedLicenceIdError propagates: bad input, not a verdict)
     if not parse_licence_id(licence["id"]).check_ok:
         report.warnings.append("licence_id_check_mismatch")

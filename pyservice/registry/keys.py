@@ -188,6 +188,7 @@ class KeyRing:
         # licence bodies, one keys the holder lookup hash.
         self._body_key = hmac_sm3(master, b"sidian licence body v1")[:16]
         self._lookup_key = hmac_sm3(master, b"sidian holder lookup v1")
+        self._usage_key = hmac_sm3(master, b"sidian usage target v1")
 
     def __repr__(self) -> str:
         return "KeyRing(<master key hidden>)"
@@ -216,6 +217,11 @@ class KeyRing:
         """Keyed hash (HMAC-SM3, 16 bytes) for looking licences up by holder
         without storing the ID number in clear."""
         return hmac_sm3(self._lookup_key, f"{id_type}:{holder_id}".encode())[:16]
+
+    def usage_target(self, licence_id: str) -> bytes:
+        """Keyed hash (HMAC-SM3, 16 bytes) naming a licence in usage records,
+        so the audit table links checks of one licence without holding its id."""
+        return hmac_sm3(self._usage_key, licence_id.encode("utf-8"))[:16]
 
     # ---- creation ------------------------------------------------------------
 

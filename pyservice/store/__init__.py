@@ -42,6 +42,7 @@ from pyservice.store.base import (
     StoredSth,
     StoreError,
     UniqueViolationError,
+    UsageRow,
 )
 from pyservice.store.sqlite import SqliteStore
 
@@ -74,6 +75,7 @@ __all__ = [
     "StoreError",
     "StoredSth",
     "UniqueViolationError",
+    "UsageRow",
     "open_store",
 ]
 

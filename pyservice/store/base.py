@@ -43,6 +43,7 @@ __all__ = [
     "StoreError",
     "StoredSth",
     "UniqueViolationError",
+    "UsageRow",
 ]
 
 
@@ -248,6 +249,27 @@ class RegistryWrites:
     annotations: Sequence[AnnotationRow] = ()
     import_progress: ImportProgress | None = None
     seals: Sequence[SealWrite] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One usage (audit) record (security.md §Audit): ``target`` is a keyed
+    hash of the licence id (never the id itself), ``partner_id`` ``None``
+    for a public call; ``batch_root`` the Merkle root its ``usage.batch``
+    ledger entry carries, over the batch's records in ``batch_pos`` order."""
+
+    record_id: str
+    at: int
+    partner_id: str | None
+    endpoint: str
+    target: bytes | None
+    result: str
+    latency_us: int
+    request_id: str
+    client: str | None
+    full_disclosure: bool
+    batch_root: bytes
+    batch_pos: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +484,14 @@ class Store(Protocol):
         ...
 
     def import_progress(self, job_id: str) -> ImportProgress | None: ...
+
+    def usage_append(self, rows: Sequence[UsageRow]) -> None:
+        """Append usage records in one transaction (the table is append-only)."""
+        ...
+
+    def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
+        """Usage records with ``at >= after_at``, oldest first."""
+        ...
 
     def import_progress_save(self, job: ImportProgress) -> None:
         """Record a job's position outside a ledger batch (a batch of rejects only)."""

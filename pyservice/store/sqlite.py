@@ -41,6 +41,7 @@ from pyservice.store.base import (
     StoredSth,
     StoreError,
     UniqueViolationError,
+    UsageRow,
 )
 from pyservice.store.seals import SealCertRow, SealEventRow, SealRow, SealVersionRow
 
@@ -219,6 +220,31 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             request_id VARCHAR(64) NOT NULL)""",
         "CREATE INDEX partner_disclosures_by_licence ON partner_disclosures (licence_id, seq)",
         "CREATE INDEX partner_disclosures_by_partner ON partner_disclosures (partner_id, seq)",
+    ),
+    5: (
+        # Usage (audit) records, append-only: who verified what (a keyed
+        # hash of the licence id), when, with what result; each batch's
+        # Merkle root is on the ledger (usage.batch), so an altered or
+        # deleted record is detectable.
+        """CREATE TABLE usage_records (
+            record_id VARCHAR(32) PRIMARY KEY,
+            at BIGINT NOT NULL,
+            partner_id VARCHAR(64),
+            endpoint VARCHAR(64) NOT NULL,
+            target BLOB,
+            result VARCHAR(16) NOT NULL,
+            latency_us BIGINT NOT NULL,
+            request_id VARCHAR(64) NOT NULL,
+            client VARCHAR(64),
+            full_disclosure INTEGER NOT NULL,
+            batch_root BLOB NOT NULL,
+            batch_pos INTEGER NOT NULL)""",
+        "CREATE INDEX usage_records_by_at ON usage_records (at)",
+        "CREATE INDEX usage_records_by_target ON usage_records (target)",
+        """CREATE TRIGGER usage_records_no_update BEFORE UPDATE ON usage_records
+            BEGIN SELECT RAISE(ABORT, 'usage records are append-only'); END""",
+        """CREATE TRIGGER usage_records_no_delete BEFORE DELETE ON usage_records
+            BEGIN SELECT RAISE(ABORT, 'usage records are append-only'); END""",
     ),
     # Migration 5 belongs to the usage/audit work.
     6: sqlite_seals.SEAL_MIGRATION,
@@ -720,6 +746,43 @@ class SqliteStore:
             )
             found.update(str(r[0]) for r in rows)
         return found
+
+    def usage_append(self, rows: Sequence[UsageRow]) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO usage_records (record_id, at, partner_id, endpoint, target, result, "
+                "latency_us, request_id, client, full_disclosure, batch_root, batch_pos) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.record_id, r.at, r.partner_id, r.endpoint, r.target, r.result,
+                        r.latency_us, r.request_id, r.client, int(r.full_disclosure), r.batch_root,
+                        r.batch_pos,
+                    )
+                    for r in rows
+                ],
+            )  # fmt: skip
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
+        rows = self._conn().execute(
+            "SELECT record_id, at, partner_id, endpoint, target, result, latency_us, request_id, "
+            "client, full_disclosure, batch_root, batch_pos FROM usage_records WHERE at >= ? "
+            "ORDER BY at, record_id LIMIT ?",
+            (after_at, limit),
+        )
+        return [
+            UsageRow(
+                str(r[0]), int(r[1]), r[2], str(r[3]), r[4], str(r[5]), int(r[6]), str(r[7]),
+                r[8], bool(r[9]), bytes(r[10]), int(r[11]),
+            )
+            for r in rows
+        ]  # fmt: skip
 
     def import_progress_save(self, job: ImportProgress) -> None:
         """Record a job's position outside a ledger batch (a batch of rejects only)."""

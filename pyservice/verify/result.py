@@ -38,12 +38,14 @@ CHECK_NAMES: Final = (
     "token_format",  # QR token: version, length, flags
     "token_signature",  # QR token: the platform QR key's SM2 signature
     "token_lifetime",  # QR token: issued_at - 30 s <= now < issued_at + lifetime
+    "token_single_use",  # QR token: nonce not used before (partner policy)
     "licence_ref",  # QR token: the licence reference resolves
     "signature",  # the issuer's SM2 signature over the canonical body
     "issuer_key",  # the issuer key was valid (active, in its window) at issuance
     "ledger",  # the licence.issued entry is on the ledger (proof verifies)
     "status",  # the licence's status (VALID required)
     "validity_period",  # valid_from <= today <= valid_until
+    "signer_key",  # a bare signature: the signer's key known and in force now
 )
 
 

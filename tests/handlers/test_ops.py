@@ -3,6 +3,7 @@ started under the running app."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 
@@ -40,7 +41,12 @@ async def test_readyz_follows_redis(
     assert body["status"] == "degraded"
     assert body["checks"] == {"store": "ok", "redis": "down"}
     redis_server.start()
-    body = await (await client.get("/readyz")).json()
+    # The status cache resubscribes in the background (backoff <= 2 s).
+    for _ in range(100):
+        body = await (await client.get("/readyz")).json()
+        if body["status"] == "ready":
+            break
+        await asyncio.sleep(0.05)
     assert body["status"] == "ready"
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pyservice.errors import MalformedInputError
 from pyservice.registry.document import parse_document, verify_document
@@ -173,3 +175,64 @@ def test_malformed_ledger_parts(registry: Registry) -> None:
     bad["licence"]["id"] = "1.2.156.3005.9.x"
     with pytest.raises(MalformedLicenceIdError):
         verify_document(parse_document(json.dumps(bad)), trust_of(registry), today=TODAY)
+
+
+# ---- property tests of the parser (hypothesis) ------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_parse_or_are_malformed(data: bytes) -> None:
+    try:
+        parse_document(data)
+    except MalformedInputError:
+        return
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON, _JSON, _JSON)
+def test_any_json_shape_parses_or_is_malformed(licence: Any, signature: Any, ledger: Any) -> None:
+    for doc in ({"licence": licence, "signature": signature, "ledger": ledger}, licence):
+        try:
+            parse_document(json.dumps(doc))
+        except MalformedInputError:
+            continue
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], Any]]:
+    reg = open_registry(data_dir(tmp_path_factory.mktemp("doc-props")))
+    doc = _doc(reg, "P1")
+    trust = trust_of(reg)
+    yield doc, trust
+    reg.store.close()
+
+
+_FIELDS = ("number", "issued_on", "valid_from", "type_name", "version", "holder", "face")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.sampled_from(_FIELDS), _JSON)
+def test_a_changed_body_field_is_never_valid(
+    exported: tuple[dict[str, Any], Any], field: str, value: Any
+) -> None:
+    doc, trust = exported
+    changed = json.loads(json.dumps(doc))
+    if changed["licence"].get(field) == value:
+        return
+    changed["licence"][field] = value
+    try:
+        report = _verify(changed, trust)
+    except MalformedInputError:
+        return
+    assert report.result != "VALID"

@@ -1,0 +1,117 @@
+"""Usage records: queued without I/O, written in batches to the
+append-only table with one ``usage.batch`` ledger entry per batch (the
+batch's Merkle root), flushed on close; real SQLite, real ledger."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pyservice import merkle
+from pyservice.canonical import canonical_json
+from pyservice.crypto import PrivateKey, hmac_sm3
+from pyservice.ledger.service import Ledger
+from pyservice.store import SqliteStore, UsageRow
+from pyservice.usage import UsageRecorder, record_leaf
+
+
+def target(licence_id: str) -> bytes:
+    return hmac_sm3(b"k" * 16, licence_id.encode())[:16]
+
+
+async def test_batches_reach_the_table_and_the_ledger_and_close_flushes(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "sidian.db")
+    ledger = Ledger(store, PrivateKey.generate(), batch_interval=0.01)
+    await ledger.start()
+    usage = UsageRecorder(store, ledger, target, interval=3600, batch_size=40)
+    await usage.start()
+    receipts = [
+        usage.record(
+            endpoint="qr",
+            licence_id=f"L{i}",
+            result="VALID",
+            latency=0.001,
+            request_id=f"r{i}",
+            partner_id="p1" if i % 2 else None,
+            client="127.0.0.1",
+        )
+        for i in range(100)
+    ]
+    assert len({r["id"] for r in receipts}) == 100
+    await usage.close()  # the interval never fired: close wrote everything
+    assert len(usage) == 0
+    await ledger.close()
+
+    rows = store.usage_records(0, 1000)
+    assert {r.record_id for r in rows} == {r["id"] for r in receipts}
+    assert {r.target for r in rows} == {target(f"L{i}") for i in range(100)}
+    roots = {r.batch_root for r in rows}
+    assert len(roots) == 3  # 40 + 40 + 20
+    for root in roots:
+        batch = sorted((r for r in rows if r.batch_root == root), key=lambda r: r.batch_pos)
+        assert [r.batch_pos for r in batch] == list(range(len(batch)))
+        assert merkle.root([record_leaf(r) for r in batch]) == root
+    entries = [json.loads(leaf.entry) for leaf in store.ledger_leaves(0, 100)]
+    ledgered = {e["root"] for e in entries if e["kind"] == "usage.batch"}
+    assert ledgered == {root.hex() for root in roots}
+    assert sum(e["count"] for e in entries if e["kind"] == "usage.batch") == 100
+
+    # Append-only: the table refuses changes.
+    conn = sqlite3.connect(tmp_path / "sidian.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE usage_records SET result = 'INVALID'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM usage_records")
+    conn.close()
+    store.close()
+
+
+async def test_a_changed_record_no_longer_matches_its_batch_root(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "sidian.db")
+    ledger = Ledger(store, PrivateKey.generate(), batch_interval=0.01)
+    await ledger.start()
+    usage = UsageRecorder(store, ledger, target, interval=3600, batch_size=10)
+    for i in range(5):
+        usage.record(endpoint="qr", licence_id="L", result="VALID", latency=0, request_id=str(i))
+    await usage.flush()
+    await ledger.close()
+    rows = sorted(store.usage_records(0, 10), key=lambda r: r.batch_pos)
+    root = rows[0].batch_root
+    leaves = [record_leaf(r) for r in rows]
+    assert merkle.root(leaves) == root
+    forged = dataclasses.replace(rows[0], result="INVALID")
+    assert merkle.root([record_leaf(forged), *leaves[1:]]) != root
+    store.close()
+
+
+def test_record_leaf_is_the_canonical_json_of_the_record() -> None:
+    row = UsageRow(
+        record_id="ab" * 12,
+        at=1_795_000_000_000,
+        partner_id="p-1",
+        endpoint="qr",
+        target=b"\x01" * 16,
+        result="VALID",
+        latency_us=123,
+        request_id="r" * 32,
+        client="127.0.0.1",
+        full_disclosure=False,
+        batch_root=b"",
+    )
+    fields = {
+        "id": row.record_id,
+        "at": row.at,
+        "partner": row.partner_id,
+        "endpoint": row.endpoint,
+        "target": "01" * 16,
+        "result": row.result,
+        "latency_us": row.latency_us,
+        "request_id": row.request_id,
+        "client": row.client,
+        "full": False,
+    }
+    assert record_leaf(row) == merkle.leaf_hash(canonical_json(fields))
