@@ -253,6 +253,8 @@ pub struct CertSummary {
     pub not_before: i64,
     /// notAfter.
     pub not_after: i64,
+    /// The subject's SM2 public key, 65-byte uncompressed SEC1.
+    pub public_key: Vec<u8>,
 }
 
 /// Summarises a DER certificate.
@@ -264,5 +266,6 @@ pub fn summarise_certificate(der: &[u8]) -> Result<CertSummary> {
         serial_hex: c.serial.iter().map(|b| format!("{b:02x}")).collect(),
         not_before: c.not_before,
         not_after: c.not_after,
+        public_key: c.public_key.to_sec1(false),
     })
 }
