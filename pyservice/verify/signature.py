@@ -21,7 +21,10 @@ Steps:
    be checked); a caller-supplied public key is the caller's to trust; for
    a certificate, the key is the certificate's and
    2a. ``certificate_validity``: now lies within its validity period;
-   2b. ``certificate_chain``: a chain of verified issuer signatures leads
+   2b. ``certificate_key_usage``: its key usage, if present, includes
+   digitalSignature or nonRepudiation (an encryption or CA-only key does
+   not sign documents);
+   2c. ``certificate_chain``: a chain of verified issuer signatures leads
    to one of the trust anchors, every certificate of it valid now (no
    anchors configured: not performed, so never ``VALID``);
 3. signature: SM2 verifies over ``data`` (with ``uid``) or ``digest``.
@@ -65,6 +68,8 @@ _HEX: Final = re.compile(r"(?:[0-9a-fA-F]{2})+")
 _FIELDS: Final = frozenset(
     {"data", "digest", "uid", "public_key", "kid", "certificate", "signature"}
 )
+#: Key usage bits 0 (digitalSignature) and 1 (nonRepudiation).
+_SIGNING_USAGE: Final = 0b11
 _PEM: Final = re.compile(
     r"\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----\s*"
 )
@@ -175,7 +180,7 @@ def parse_signature_request(obj: Any) -> SignatureRequest:
 def _certificate_checks(
     cert: SignerCertificate, anchors: Sequence[bytes], now_s: int
 ) -> tuple[list[Check], str]:
-    """Steps 2a-2b: the checks and the status they establish."""
+    """Steps 2a-2c: the checks and the status they establish."""
     checks: list[Check] = []
     status = "VALID"
     # 2a. the signer certificate is within its validity period now
@@ -188,7 +193,13 @@ def _certificate_checks(
     else:
         checks.append(Check("certificate_validity", False, "certificate not yet valid"))
         status = "UNDETERMINED"
-    # 2b. a verified chain to a configured trust anchor, valid now
+    # 2b. the key may sign: digitalSignature or nonRepudiation, if restricted
+    usage = summary.key_usage
+    if usage is None or usage & _SIGNING_USAGE:
+        checks.append(Check("certificate_key_usage", True))
+    else:
+        checks.append(Check("certificate_key_usage", False, "key usage does not allow signing"))
+    # 2c. a verified chain to a configured trust anchor, valid now
     if not anchors:
         checks.append(Check("certificate_chain", None, "no trust anchor configured"))
         return checks, "UNDETERMINED" if status == "VALID" else status

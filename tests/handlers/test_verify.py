@@ -301,6 +301,7 @@ async def test_sm2_signatures_with_a_certificate_need_a_trust_anchor(
     assert result["result"] == "VALID", result
     assert checks(result) == {
         "certificate_validity": True,
+        "certificate_key_usage": True,
         "certificate_chain": True,
         "signature": True,
     }
@@ -327,7 +328,7 @@ async def test_certificates_without_trust_anchors_are_undetermined(
         await client.post_json("/v1/verify/signature", _cert_request(key, pem(make_ca().leaf(key))))
     ).json()
     assert result["result"] == "UNDETERMINED", result
-    assert result["checks"][1] == {
+    assert result["checks"][2] == {
         "name": "certificate_chain",
         "ok": None,
         "detail": "no trust anchor configured",

@@ -57,6 +57,8 @@ def test_sign_cert_pem() -> None:
     assert s.public_key[0] == 4
     assert PublicKey.from_bytes(s.public_key).to_bytes() == s.public_key
     assert s.public_key in der
+    # digitalSignature, nonRepudiation, keyCertSign (bits 0, 1, 5)
+    assert s.key_usage == 0b100011
     # Pinned to itself: a path of one, valid in 2022, not in 2024.
     out = evaluate_chain(der, [], [der], [1_660_000_000, 1_720_000_000])
     assert out.path_len == 1

@@ -123,11 +123,21 @@ def test_certificate_signature_is_valid_only_with_its_ca_as_anchor() -> None:
     assert _verify_cert(request, [CA.der]) == (
         "VALID",
         "VALID",
-        {"certificate_validity": True, "certificate_chain": True, "signature": True},
+        {
+            "certificate_validity": True,
+            "certificate_key_usage": True,
+            "certificate_chain": True,
+            "signature": True,
+        },
     )
     verdict, status, checks = _verify_cert(request, [])
     assert (verdict, status) == ("UNDETERMINED", "UNDETERMINED")
-    assert checks == {"certificate_validity": True, "certificate_chain": None, "signature": True}
+    assert checks == {
+        "certificate_validity": True,
+        "certificate_key_usage": True,
+        "certificate_chain": None,
+        "signature": True,
+    }
     verdict, _, checks = _verify_cert(request, [OTHER_CA.der])
     assert verdict == "INVALID"
     assert checks["certificate_chain"] is False
@@ -153,9 +163,19 @@ def test_wrong_signature_or_key_is_invalid() -> None:
         assert verdict == "INVALID"
         assert checks == {
             "certificate_validity": True,
+            "certificate_key_usage": True,
             "certificate_chain": True,
             "signature": False,
         }
+
+
+def test_a_ca_certificate_does_not_sign_documents() -> None:
+    # keyCertSign and cRLSign only; the CA is itself the anchor
+    signature = base64.b64encode(CA.key.sign(DATA)).decode()
+    verdict, _, checks = _verify_cert(_cert_request(pem(CA.der), signature=signature), [CA.der])
+    assert verdict == "INVALID"
+    assert checks["certificate_key_usage"] is False
+    assert checks["signature"] is True
 
 
 def test_expired_and_not_yet_valid_leaves_are_invalid() -> None:
