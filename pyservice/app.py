@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Final
 
 from aiohttp import web
@@ -48,6 +49,7 @@ from pyservice.partners.ratelimit import RateLimiter
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.keys import KeyRing, load_master_key
 from pyservice.registry.service import AsyncRegistry, Registry
+from pyservice.seal.anchors import load_trust_anchors
 from pyservice.seal.registry import SealRegistry
 from pyservice.settings import Settings
 from pyservice.statuscache import StatusCache, StatusCacheMetrics, StatusSource
@@ -185,6 +187,15 @@ def _store_status_source(app: web.Application) -> StatusSource:
     return StoreStatusSource(app[STORE])
 
 
+def _trust_anchors(directory: Path | None) -> list[bytes]:
+    """The CA certificates of ``SIDIAN_TRUST_ANCHORS`` (none if unset)."""
+    if directory is None:
+        return []
+    anchors = load_trust_anchors(directory)
+    log.info("%d trust anchors loaded from %s", len(anchors), directory)
+    return anchors
+
+
 async def _verification(app: web.Application) -> AsyncIterator[None]:
     """Status propagation (registry hook + event poll), usage records, and
     the verifier. Closed first: pending usage records reach the ledger
@@ -207,6 +218,7 @@ async def _verification(app: web.Application) -> AsyncIterator[None]:
         app[STATUS_CACHE],
         redis=app[REDIS],
         sm2_timer=metrics.sm2_verify.observe,
+        trust_anchors=_trust_anchors(settings.trust_anchors),
     )
     try:
         yield

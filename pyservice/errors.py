@@ -18,6 +18,7 @@ __all__ = [
     "InvalidProofError",
     "InvalidSignatureError",
     "InvalidTagError",
+    "MalformedCertificateError",
     "MalformedInputError",
     "MalformedTokenError",
     "NonceCheckUnavailableError",
@@ -56,6 +57,13 @@ class MalformedTokenError(MalformedInputError):
     well-formed 104-byte token (formats.md §QR token)."""
 
     code = "malformed_token"
+
+
+class MalformedCertificateError(MalformedInputError):
+    """A certificate in a request that is not one well-formed SM2 X.509
+    certificate (bad base64 or PEM, truncated, trailing bytes, not SM2)."""
+
+    code = "malformed_certificate"
 
 
 class OfdMalformedError(MalformedInputError):

@@ -53,6 +53,11 @@ class Settings:
     #: of access applications (JSON, see :mod:`pyservice.partners.calendar`);
     #: ``None``: weekends only.
     work_calendar: Path | None = None
+    #: Directory of CA certificates (PEM or DER, ``*.pem``/``*.crt``/
+    #: ``*.cer``/``*.der``) that signer certificates of
+    #: ``/v1/verify/signature`` must chain to; ``None``: no anchors, so a
+    #: certificate's chain is never established (``UNDETERMINED``).
+    trust_anchors: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -102,6 +107,7 @@ class Settings:
             "status_poll_interval": float,
             "expose_worker": _flag,
             "work_calendar": lambda raw: Path(raw) if raw else None,
+            "trust_anchors": lambda raw: Path(raw) if raw else None,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):

@@ -12,12 +12,13 @@ from aiohttp.typedefs import Handler
 from pytest_aiohttp import AiohttpClient
 
 from pyservice.app import create_app
-from pyservice.appkeys import KEYRING, LEDGER, METRICS, REGISTRY, REQUEST_ID, SETTINGS
+from pyservice.appkeys import KEYRING, LEDGER, METRICS, REGISTRY, REQUEST_ID, SETTINGS, VERIFIER
 from pyservice.auth.routes import public
 from pyservice.crypto import PanicException
 from pyservice.errors import InvalidSignatureError, MalformedInputError, SidianError
 from pyservice.settings import Settings
 from tests.conftest import Client
+from tests.x509_testkit import make_ca, pem
 
 
 async def test_healthz(client: Client) -> None:
@@ -236,3 +237,33 @@ async def test_worker_header_only_when_asked(
     exposed = await aiohttp_client(create_app(dataclasses.replace(settings, expose_worker=True)))
     response = await exposed.get("/healthz")
     assert response.headers["X-Sidian-Worker"] == str(os.getpid())
+
+
+async def test_trust_anchors_are_loaded_once_at_startup(
+    aiohttp_client: AiohttpClient, settings: Settings, tmp_path: Path
+) -> None:
+    ca = make_ca()
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "ca.pem").write_text(pem(ca.der))
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, trust_anchors=anchors)))
+    assert client.app[VERIFIER].trust_anchors == (ca.der,)
+
+
+async def test_a_bad_trust_anchor_stops_startup(settings: Settings, tmp_path: Path) -> None:
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "bad.pem").write_text(pem(b"\x30\x03\x02\x01\x01"))
+    runner = web.AppRunner(create_app(dataclasses.replace(settings, trust_anchors=anchors)))
+    try:
+        with pytest.raises(MalformedInputError, match=r"bad\.pem"):  # refused at startup
+            await runner.setup()
+    finally:
+        await runner.cleanup()
+
+
+async def test_no_trust_anchors_by_default(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    assert client.app[VERIFIER].trust_anchors == ()

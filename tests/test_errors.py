@@ -16,6 +16,7 @@ ALL: list[type[errors.SidianError]] = [
     errors.UnknownTreeHeadError,
     errors.TreeSizeBeyondCurrentError,
     errors.MalformedTokenError,
+    errors.MalformedCertificateError,
     errors.TokenTimeError,
     errors.TokenExpiredError,
     errors.TokenNotYetValidError,
@@ -64,6 +65,8 @@ def test_codes_are_the_documented_ones() -> None:
     for cls in (errors.UnknownLeafError, errors.UnknownTreeHeadError):
         assert cls.http_status == 404
     assert errors.MalformedTokenError.code == "malformed_token"
+    assert errors.MalformedCertificateError.code == "malformed_certificate"
+    assert errors.MalformedCertificateError.http_status == 400
     assert errors.TokenExpiredError.code == "token_expired"
     assert errors.TokenNotYetValidError.code == "token_not_yet_valid"
     assert errors.StatusUnavailableError.code == "status_unavailable"

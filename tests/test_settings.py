@@ -86,6 +86,13 @@ def test_service_variables() -> None:
     assert Settings().workers == 1
 
 
+def test_trust_anchors_directory() -> None:
+    assert Settings().trust_anchors is None
+    assert Settings.from_env({"SIDIAN_TRUST_ANCHORS": ""}).trust_anchors is None
+    settings = Settings.from_env({"SIDIAN_TRUST_ANCHORS": "/etc/sidian/anchors"})
+    assert settings.trust_anchors == Path("/etc/sidian/anchors")
+
+
 @pytest.mark.parametrize(("raw", "value"), [("1", True), ("on", True), ("no", False), ("", False)])
 def test_expose_worker_flag(raw: str, value: bool) -> None:
     assert Settings.from_env({"SIDIAN_EXPOSE_WORKER": raw}).expose_worker is value

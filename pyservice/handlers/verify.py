@@ -31,7 +31,7 @@ from pyservice.qr import TEXT_LEN
 from pyservice.registry.document import MAX_DOCUMENT_BYTES, parse_document
 from pyservice.responses import json_response
 from pyservice.verify.result import VerificationResult
-from pyservice.verify.signature import parse_signature_request
+from pyservice.verify.signature import MAX_CERTIFICATE_BYTES, parse_signature_request
 
 __all__ = ["MAX_BATCH", "OPENAPI", "routes"]
 
@@ -115,7 +115,8 @@ async def verify_licence(request: web.Request) -> web.Response:
 @routes.post("/v1/verify/signature", name="verify_signature")
 @requires("verify:signature")
 async def verify_signature(request: web.Request) -> web.Response:
-    """An SM2 signature over data or a digest, with a public key or kid."""
+    """An SM2 signature over data or a digest, with a public key, kid or
+    certificate."""
     result = await _signature(request, await json_body(request))
     return json_response(result.to_json())
 
@@ -164,7 +165,9 @@ _SIGNATURE_REQUEST: Final = {
     "description": (
         "one of data (base64 message; optional uid, base64 signer ID) or digest "
         "(hex e = SM3(Z_A || M)); one of public_key (hex or base64, SEC1 or SPKI), "
-        "kid, certificate (not supported yet: 422); signature (base64 DER or raw r||s)"
+        "kid, certificate (SM2 X.509: base64 DER or one PEM block; its validity "
+        "and chain to the configured trust anchors are checked; unparseable: 400 "
+        "malformed_certificate); signature (base64 DER or raw r||s)"
     ),
     "properties": {
         "data": openapi.BASE64,
@@ -172,7 +175,11 @@ _SIGNATURE_REQUEST: Final = {
         "digest": openapi.HEX32,
         "public_key": {"type": "string", "maxLength": 1024},
         "kid": openapi.KID,
-        "certificate": openapi.BASE64,
+        "certificate": {
+            "type": "string",
+            "maxLength": 2 * (MAX_CERTIFICATE_BYTES * 4 // 3 + 4),
+            "description": "SM2 X.509 certificate: base64 DER or PEM",
+        },
         "signature": openapi.BASE64,
     },
     "required": ["signature"],
@@ -241,7 +248,7 @@ OPENAPI: Final = {
         "verify_signature",
         "Verify an SM2 signature over data or an SM3 digest",
         _SIGNATURE_REQUEST,
-        result_responses(*_ERRORS, 422),
+        result_responses(*_ERRORS),
     ),
     "/v1/verify/batch": _post(
         "verify_batch",

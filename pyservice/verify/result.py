@@ -45,6 +45,9 @@ CHECK_NAMES: Final = (
     "ledger",  # the licence.issued entry is on the ledger (proof verifies)
     "status",  # the licence's status (VALID required)
     "validity_period",  # valid_from <= today <= valid_until
+    "certificate_validity",  # a signer certificate: within its validity period now
+    "certificate_key_usage",  # a signer certificate: its key usage allows signing
+    "certificate_chain",  # a signer certificate: chains to a configured trust anchor
     "signer_key",  # a bare signature: the signer's key known and in force now
 )
 

@@ -18,7 +18,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
@@ -92,8 +92,12 @@ class Verifier:
         redis: Redis | None = None,
         sm2_timer: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
+        trust_anchors: Sequence[bytes] = (),
     ) -> None:
         self._redis = redis
+        #: DER CA certificates a signer certificate must chain to (loaded
+        #: once at startup; none: certificate chains are not established).
+        self.trust_anchors = tuple(trust_anchors)
         self._registry = registry
         self._keyring = keyring
         self._status_cache = status_cache
@@ -356,6 +360,6 @@ class Verifier:
             checks = [Check("signer_key", None, "trusted keys unavailable")]
             return VerificationResult("UNDETERMINED", None, checks)
         now_ms = int(self._clock() * 1000)
-        result = verify_signature(request, trusted, now_ms=now_ms)
+        result = verify_signature(request, trusted, now_ms=now_ms, anchors=self.trust_anchors)
         result.status_as_of = datetime.fromtimestamp(now_ms / 1000, UTC)
         return result

@@ -9,7 +9,8 @@ Request (JSON object, exactly one of each group):
   the 32-byte ``e = SM3(Z_A ‖ M)``, the value SM2 signs, GB/T 32918.2);
 - the key: ``public_key`` (hex or base64 of SEC1 or SPKI DER), ``kid`` (a
   key of the trust list) or ``certificate`` (an SM2 X.509 certificate,
-  base64 DER: not supported yet, answered 422 ``certificate_unsupported``);
+  base64 DER or one PEM ``CERTIFICATE`` block; one that does not parse is
+  400 ``malformed_certificate``);
 - ``signature``: base64 of strict DER or raw 64-byte ``r ‖ s``.
 
 Steps:
@@ -17,7 +18,15 @@ Steps:
 1. parse (bad input: ``MalformedInputError``, 400);
 2. signer key: for a ``kid``, the key exists, is not compromised and is in
    force now (no signing time is given, so "now" is the only time that can
-   be checked); a caller-supplied public key is the caller's to trust;
+   be checked); a caller-supplied public key is the caller's to trust; for
+   a certificate, the key is the certificate's and
+   2a. ``certificate_validity``: now lies within its validity period;
+   2b. ``certificate_key_usage``: its key usage, if present, includes
+   digitalSignature or nonRepudiation (an encryption or CA-only key does
+   not sign documents);
+   2c. ``certificate_chain``: a chain of verified issuer signatures leads
+   to one of the trust anchors, every certificate of it valid now (no
+   anchors configured: not performed, so never ``VALID``);
 3. signature: SM2 verifies over ``data`` (with ``uid``) or ``digest``.
 """
 
@@ -26,37 +35,52 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pyservice.crypto import DEFAULT_UID, MAX_UID_LEN, PublicKey
-from pyservice.errors import InvalidSignatureError, MalformedInputError, SidianError
+from pyservice.errors import (
+    InvalidSignatureError,
+    MalformedCertificateError,
+    MalformedInputError,
+    SidianError,
+)
 from pyservice.registry.keys import TrustedKey, key_in_force
+from pyservice.seal.native import CertSummary, certificate_summary, evaluate_chain
 from pyservice.verify.result import Check, VerificationResult
 
 __all__ = [
+    "MAX_CERTIFICATE_BYTES",
     "MAX_DATA_BYTES",
-    "CertificateUnsupportedError",
     "SignatureRequest",
+    "SignerCertificate",
     "parse_signature_request",
     "verify_signature",
 ]
 
 #: Largest message accepted inline (base64-decoded).
 MAX_DATA_BYTES: Final = 512 * 1024
+#: Largest certificate accepted (DER).
+MAX_CERTIFICATE_BYTES: Final = 16 * 1024
 _KID: Final = re.compile(r"[0-9a-f]{16}")
 _HEX: Final = re.compile(r"(?:[0-9a-fA-F]{2})+")
 _FIELDS: Final = frozenset(
     {"data", "digest", "uid", "public_key", "kid", "certificate", "signature"}
 )
+#: Key usage bits 0 (digitalSignature) and 1 (nonRepudiation).
+_SIGNING_USAGE: Final = 0b11
+_PEM: Final = re.compile(
+    r"\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----\s*"
+)
 
 
-class CertificateUnsupportedError(SidianError):
-    """X.509 certificates are not accepted by this build yet."""
+@dataclass(frozen=True, slots=True)
+class SignerCertificate:
+    """A parsed signer certificate: its DER and what the core read from it."""
 
-    code = "certificate_unsupported"
-    http_status = 422
+    der: bytes
+    summary: CertSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +91,7 @@ class SignatureRequest:
     uid: bytes = DEFAULT_UID
     public_key: PublicKey | None = None
     kid: str | None = None
+    certificate: SignerCertificate | None = None
 
 
 def _b64(value: Any, what: str, max_len: int) -> bytes:
@@ -83,6 +108,27 @@ def _public_key(value: Any) -> PublicKey:
         raise MalformedInputError("public_key must be hex or base64 of SEC1 or SPKI DER")
     raw = bytes.fromhex(value) if _HEX.fullmatch(value) else _b64(value, "public_key", 512)
     return PublicKey.from_bytes(raw)
+
+
+def _certificate(value: Any) -> SignerCertificate:
+    """Base64 DER or exactly one PEM block (nothing else around it), parsed
+    by the core; anything else is ``MalformedCertificateError``."""
+    limit = MAX_CERTIFICATE_BYTES * 4 // 3 + 4
+    if not isinstance(value, str) or not value or len(value) > 2 * limit:
+        raise MalformedCertificateError("certificate must be base64 DER or PEM")
+    pem = _PEM.fullmatch(value)
+    text = "".join(pem.group(1).split()) if pem else value
+    if len(text) > limit:
+        raise MalformedCertificateError(f"certificate larger than {MAX_CERTIFICATE_BYTES} bytes")
+    try:
+        der = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedCertificateError("certificate must be base64 DER or PEM") from None
+    try:
+        summary = certificate_summary(der)
+    except SidianError as exc:
+        raise MalformedCertificateError(f"not an SM2 X.509 certificate: {exc}") from None
+    return SignerCertificate(der, summary)
 
 
 def _content(obj: Mapping[str, Any]) -> tuple[bytes | None, bytes | None, bytes]:
@@ -117,7 +163,12 @@ def parse_signature_request(obj: Any) -> SignatureRequest:
         raise MalformedInputError("signature must be DER or 64 raw bytes")
     data, digest, uid = _content(obj)
     if keys[0] == "certificate":
-        raise CertificateUnsupportedError("X.509 certificates are not supported yet")
+        cert = _certificate(obj["certificate"])
+        try:
+            key = PublicKey.from_bytes(cert.summary.public_key)
+        except MalformedInputError as exc:
+            raise MalformedCertificateError(f"certificate public key: {exc}") from None
+        return SignatureRequest(signature, data, digest, uid, public_key=key, certificate=cert)
     if keys[0] == "kid":
         kid = obj["kid"]
         if not isinstance(kid, str) or not _KID.fullmatch(kid):
@@ -126,14 +177,59 @@ def parse_signature_request(obj: Any) -> SignatureRequest:
     return SignatureRequest(signature, data, digest, uid, public_key=_public_key(obj["public_key"]))
 
 
+def _certificate_checks(
+    cert: SignerCertificate, anchors: Sequence[bytes], now_s: int
+) -> tuple[list[Check], str]:
+    """Steps 2a-2c: the checks and the status they establish."""
+    checks: list[Check] = []
+    status = "VALID"
+    # 2a. the signer certificate is within its validity period now
+    summary = cert.summary
+    if summary.not_before <= now_s <= summary.not_after:
+        checks.append(Check("certificate_validity", True))
+    elif now_s > summary.not_after:
+        checks.append(Check("certificate_validity", False, "certificate expired"))
+        status = "EXPIRED"
+    else:
+        checks.append(Check("certificate_validity", False, "certificate not yet valid"))
+        status = "UNDETERMINED"
+    # 2b. the key may sign: digitalSignature or nonRepudiation, if restricted
+    usage = summary.key_usage
+    if usage is None or usage & _SIGNING_USAGE:
+        checks.append(Check("certificate_key_usage", True))
+    else:
+        checks.append(Check("certificate_key_usage", False, "key usage does not allow signing"))
+    # 2c. a verified chain to a configured trust anchor, valid now
+    if not anchors:
+        checks.append(Check("certificate_chain", None, "no trust anchor configured"))
+        return checks, "UNDETERMINED" if status == "VALID" else status
+    outcome = evaluate_chain(cert.der, (), anchors, (now_s,))
+    if outcome.path_len == 0:
+        checks.append(Check("certificate_chain", False, "no chain to a trust anchor"))
+        return checks, "UNDETERMINED" if status == "VALID" else status
+    if not outcome.valid_at[0]:
+        detail = "a certificate of the chain is outside its validity period"
+        checks.append(Check("certificate_chain", False, detail))
+        return checks, "EXPIRED"
+    checks.append(Check("certificate_chain", True))
+    return checks, status
+
+
 def verify_signature(
-    request: SignatureRequest, trusted: TrustedKey | None, *, now_ms: int
+    request: SignatureRequest,
+    trusted: TrustedKey | None,
+    *,
+    now_ms: int,
+    anchors: Sequence[bytes] = (),
 ) -> VerificationResult:
     """Steps 2-3. ``trusted`` is the trust entry of ``request.kid`` (``None``
-    if unknown); ignored for a caller-supplied key."""
+    if unknown); ignored for a caller-supplied key. ``anchors`` (DER) are
+    the trust anchors for a certificate."""
     checks: list[Check] = []
     status = "VALID"
     key = request.public_key
+    if request.certificate is not None:
+        checks, status = _certificate_checks(request.certificate, anchors, now_ms // 1000)
     # 2. signer key
     if request.kid is not None:
         if trusted is None:

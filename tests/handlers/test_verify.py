@@ -9,6 +9,7 @@ import asyncio
 import base64
 import io
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from pyservice.settings import Settings
 from pyservice.usage import record_leaf
 from tests.partner_testkit import SignedClient
 from tests.verify_testkit import Seeded, checks, qr_token, signed_client, verify_qr
+from tests.x509_testkit import SIGN_CERT_PEM, make_ca, pem
 
 
 @pytest.fixture
@@ -267,11 +269,73 @@ async def test_sm2_signatures_over_data_and_digest(seeded: tuple[SignedClient, S
     ):
         response = await client.post_json("/v1/verify/signature", bad)
         assert response.status == 400, bad
-    certificate = {k: v for k, v in request.items() if k != "public_key"}
-    certificate["certificate"] = "MIIB"
-    response = await client.post_json("/v1/verify/signature", certificate)
-    assert response.status == 422
-    assert (await response.json())["error"]["code"] == "certificate_unsupported"
+
+
+def _cert_request(key: PrivateKey, cert: str, data: bytes = b"material") -> dict[str, Any]:
+    return {
+        "data": base64.b64encode(data).decode(),
+        "certificate": cert,
+        "signature": base64.b64encode(key.sign(data)).decode(),
+    }
+
+
+async def test_sm2_signatures_with_a_certificate_need_a_trust_anchor(
+    aiohttp_client: AiohttpClient, settings: Settings, tmp_path: Path
+) -> None:
+    ca, other = make_ca(), make_ca("Other CA")
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "ca.pem").write_text(pem(ca.der))
+    (anchors / "other.der").write_bytes(other.der)
+    (anchors / "README").write_text("not a certificate: ignored")
+    key = PrivateKey.generate()
+    leaf = ca.leaf(key)
+    request = _cert_request(key, pem(leaf))
+    expired = _cert_request(
+        key, pem(ca.leaf(key, not_before=int(time.time()) - 9 * 86_400, days=2))
+    )
+    untrusted = _cert_request(key, base64.b64encode(make_ca("Stranger").leaf(key)).decode())
+
+    client, _ = await signed_client(aiohttp_client, settings, trust_anchors=anchors)
+    result = await (await client.post_json("/v1/verify/signature", request)).json()
+    assert result["result"] == "VALID", result
+    assert checks(result) == {
+        "certificate_validity": True,
+        "certificate_key_usage": True,
+        "certificate_chain": True,
+        "signature": True,
+    }
+    for bad in (expired, untrusted, {**request, "data": "AAAA"}):
+        result = await (await client.post_json("/v1/verify/signature", bad)).json()
+        assert result["result"] == "INVALID", result
+    batch = {"items": [{"kind": "signature", **request}, {"kind": "signature", **untrusted}]}
+    results = (await (await client.post_json("/v1/verify/batch", batch)).json())["results"]
+    assert [r["result"] for r in results] == ["VALID", "INVALID"]
+
+    der = base64.b64encode(leaf).decode()
+    for cert in ("MIIB", der[: len(der) // 2], "A" * 40, pem(leaf)[:-30], "junk" + pem(leaf)):
+        response = await client.post_json("/v1/verify/signature", {**request, "certificate": cert})
+        assert response.status == 400, cert
+        assert (await response.json())["error"]["code"] == "malformed_certificate"
+
+
+async def test_certificates_without_trust_anchors_are_undetermined(
+    seeded: tuple[SignedClient, Seeded],
+) -> None:
+    client, _ = seeded
+    key = PrivateKey.generate()
+    result = await (
+        await client.post_json("/v1/verify/signature", _cert_request(key, pem(make_ca().leaf(key))))
+    ).json()
+    assert result["result"] == "UNDETERMINED", result
+    assert result["checks"][2] == {
+        "name": "certificate_chain",
+        "ok": None,
+        "detail": "no trust anchor configured",
+    }
+    real = SIGN_CERT_PEM.read_text()
+    result = await (await client.post_json("/v1/verify/signature", _cert_request(key, real))).json()
+    assert (result["result"], result["status"]) == ("INVALID", "EXPIRED")
 
 
 async def test_batch_answers_each_item_and_reports_partial_failures(

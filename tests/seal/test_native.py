@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyservice.crypto import PublicKey
 from pyservice.errors import MalformedInputError
 from pyservice.seal.anchors import pem_certificates
 from pyservice.seal.native import (
@@ -51,6 +52,13 @@ def test_sign_cert_pem() -> None:
     assert s.subject.startswith("CN=Test Certificate")
     assert "OFD Reader and WriterROOT Certificate" in s.issuer
     assert s.not_before < s.not_after
+    # The subject key, uncompressed SEC1, is the one the SPKI carries.
+    assert len(s.public_key) == 65
+    assert s.public_key[0] == 4
+    assert PublicKey.from_bytes(s.public_key).to_bytes() == s.public_key
+    assert s.public_key in der
+    # digitalSignature, nonRepudiation, keyCertSign (bits 0, 1, 5)
+    assert s.key_usage == 0b100011
     # Pinned to itself: a path of one, valid in 2022, not in 2024.
     out = evaluate_chain(der, [], [der], [1_660_000_000, 1_720_000_000])
     assert out.path_len == 1

@@ -253,6 +253,11 @@ pub struct CertSummary {
     pub not_before: i64,
     /// notAfter.
     pub not_after: i64,
+    /// The subject's SM2 public key, 65-byte uncompressed SEC1.
+    pub public_key: Vec<u8>,
+    /// Key usage bits (bit 0 = digitalSignature, bit 1 = nonRepudiation),
+    /// if the extension is present.
+    pub key_usage: Option<u16>,
 }
 
 /// Summarises a DER certificate.
@@ -264,5 +269,7 @@ pub fn summarise_certificate(der: &[u8]) -> Result<CertSummary> {
         serial_hex: c.serial.iter().map(|b| format!("{b:02x}")).collect(),
         not_before: c.not_before,
         not_after: c.not_after,
+        public_key: c.public_key.to_sec1(false),
+        key_usage: c.key_usage,
     })
 }

@@ -199,13 +199,21 @@ pub struct PyCertSummary {
     not_before: i64,
     #[pyo3(get)]
     not_after: i64,
+    /// 65-byte uncompressed SEC1 SM2 public key of the subject.
+    #[pyo3(get)]
+    public_key: Py<PyBytes>,
+    /// Key usage bits (bit 0 = digitalSignature), `None` without the extension.
+    #[pyo3(get)]
+    key_usage: Option<u16>,
 }
 
 /// Parses a DER SM2 certificate (leniently) and summarises it.
 #[pyfunction]
-pub fn x509_summary(der: &[u8]) -> PyResult<PyCertSummary> {
+pub fn x509_summary(py: Python<'_>, der: &[u8]) -> PyResult<PyCertSummary> {
     let s = signed_value::summarise_certificate(der).map_err(CoreError)?;
     Ok(PyCertSummary {
+        public_key: PyBytes::new(py, &s.public_key).unbind(),
+        key_usage: s.key_usage,
         subject: s.subject,
         issuer: s.issuer,
         serial_hex: s.serial_hex,
