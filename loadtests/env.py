@@ -27,7 +27,7 @@ from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.qr import make_token
 from pyservice.registry.keys import KeyRing, load_master_key
-from pyservice.registry.service import Registry
+from pyservice.registry.service import Registry, today_in_china
 from pyservice.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,10 +108,15 @@ class Fixtures:
             self.kid, self.qr_key = keyring.qr_signing_key()
             self.qr_public_hex = self.qr_key.public_key().to_bytes().hex()
             db = sqlite3.connect(data_dir / "sidian.db")
+            # In force today: stored VALID and not past valid_until (EXPIRED
+            # is derived from the date, never stored).
+            today = today_in_china().isoformat()
             self.valid = [
                 row[0]
                 for row in db.execute(
-                    "SELECT id FROM registry_licences WHERE status = 'VALID' ORDER BY id"
+                    "SELECT id FROM registry_licences WHERE status = 'VALID' "
+                    "AND (valid_until IS NULL OR valid_until >= ?) ORDER BY id",
+                    (today,),
                 )
             ]
             db.close()
