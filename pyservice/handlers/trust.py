@@ -93,7 +93,7 @@ async def status_list(request: web.Request) -> web.Response:
     store = request.app[STORE]
     keyring = request.app[KEYRING]
 
-    def build() -> tuple[bytes, str]:
+    def build() -> StatusList:
         if store.issuer_get(issuer) is None:
             raise NotFoundError(f"no issuer {issuer}")
         entries = [(idx, int(list_status(status))) for idx, status in store.status_list(issuer)]
@@ -102,24 +102,27 @@ async def status_list(request: web.Request) -> web.Response:
         size = max(MIN_ENTRIES, -(-needed // 4) * 4)
         if size > MAX_ENTRIES:
             raise MalformedInputError("status list too large to publish")  # never with real data
-        packed = StatusList.from_statuses(entries, size=size).to_bytes()
+        return StatusList.from_statuses(entries, size=size)
+
+    statuses = await in_store(build)
+    etag = _etag(statuses.to_bytes())  # the statuses, not the signing time
+    headers = {"ETag": etag, "Cache-Control": _CACHE}
+    if _not_modified(request, etag):
+        return web.Response(status=304, headers=headers)  # nothing to sign
+
+    def sign() -> str:
         _, key = keyring.signing_key(issuer, "licence")
         now = int(time.time())
-        token = sign_status_list(
+        return sign_status_list(
             key,
-            StatusList.from_bytes(packed),
+            statuses,
             subject=issuer,
             issued_at=now,
             expires_at=now + STATUS_LIST_LIFETIME,
             ttl=_STATUS_LIST_TTL,
         )
-        return packed, token
 
-    packed, token = await in_store(build)
-    etag = _etag(packed)  # the statuses, not the signing time
-    headers = {"ETag": etag, "Cache-Control": _CACHE}
-    if _not_modified(request, etag):
-        return web.Response(status=304, headers=headers)
+    token = await in_store(sign)
     response = json_response({"issuer": issuer, "token": token})
     response.headers.update(headers)
     return response

@@ -24,11 +24,10 @@ import asyncio
 import base64
 import dataclasses
 import datetime as dt
-import gzip
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -39,6 +38,7 @@ from pyservice.ledger.entries import Entry, make_entry
 from pyservice.ledger.service import Ledger, inclusion_proof
 from pyservice.ledger.sth import sth_to_json
 from pyservice.merkle import leaf_hash
+from pyservice.qr import licence_ref
 from pyservice.registry.errors import (
     ConflictError,
     DuplicateLicenceError,
@@ -77,7 +77,6 @@ from pyservice.store import (
 
 __all__ = [
     "CHINA_TZ",
-    "STATUS_LIST_MIN_ENTRIES",
     "STORED_STATUSES",
     "TRANSITIONS",
     "AsyncRegistry",
@@ -88,9 +87,7 @@ __all__ = [
     "StatusView",
     "canonical_validated",
     "effective_status",
-    "encode_status_list",
     "licence_ref",
-    "status_list_value",
     "today_in_china",
 ]
 
@@ -144,41 +141,11 @@ def today_in_china(now_ms: int | None = None) -> dt.date:
     return dt.datetime.fromtimestamp(moment, CHINA_TZ).date()
 
 
-def licence_ref(licence_id: str) -> bytes:
-    """The QR token's licence reference: first 16 bytes of SM3(id, UTF-8)."""
-    return sm3(licence_id.encode("utf-8"))[:16]
-
-
 def effective_status(stored: str, valid_until: str | None, today: dt.date) -> str:
     """The stored status, or ``EXPIRED`` once ``today`` is after
     ``valid_until`` (a revoked or cancelled licence stays so)."""
     expired = valid_until is not None and today > dt.date.fromisoformat(valid_until)
     return "EXPIRED" if expired and stored in ("VALID", "SUSPENDED") else stored
-
-
-def status_list_value(stored: str) -> int:
-    """The 2-bit status-list value (formats.md): 0 valid, 1 revoked or
-    cancelled, 2 suspended (expiry is on the licence itself)."""
-    return {"VALID": 0, "REVOKED": 1, "CANCELLED": 1, "SUSPENDED": 2}[stored]
-
-
-#: A published status list has at least this many entries (formats.md).
-STATUS_LIST_MIN_ENTRIES: Final = 131_072
-
-
-def encode_status_list(entries: Iterable[tuple[int, str]]) -> bytes:
-    """The gzip-compressed 2-bit status list of an issuer (formats.md; IETF
-    Token Status List layout: entry ``i`` in byte ``i // 4`` at bit
-    ``2 * (i % 4)``, least significant first), from ``(status_idx, stored
-    status)`` pairs; positions without a licence read 0. At least
-    ``STATUS_LIST_MIN_ENTRIES`` entries, so the list size says little about
-    the issuer's volume. Signing it is the publisher's job."""
-    items = list(entries)
-    size = max(STATUS_LIST_MIN_ENTRIES, max((i for i, _ in items), default=0) + 1)
-    bits = bytearray((size + 3) // 4)
-    for index, stored in items:
-        bits[index >> 2] |= status_list_value(stored) << ((index & 3) * 2)
-    return gzip.compress(bytes(bits), mtime=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,16 @@ from pyservice.ledger.keys import ledger_public_key
 from pyservice.ledger.verify import verify_ledger
 from pyservice.registry import errors as E
 from pyservice.registry.service import (
-    STATUS_LIST_MIN_ENTRIES,
     TRANSITIONS,
     AsyncRegistry,
     Registry,
     StatusChanged,
     canonical_validated,
     effective_status,
-    encode_status_list,
     licence_ref,
-    status_list_value,
 )
 from pyservice.registry.validate import parse_licence_id
+from pyservice.statuslist import MIN_ENTRIES, StatusList, list_status
 from tests.crypto_testkit import sig_from_der
 from tests.registry_testkit import (
     BUSINESS_TYPE,
@@ -179,12 +176,6 @@ def test_expired_is_derived() -> None:
     assert effective_status("VALID", "2026-01-02", today) == "VALID"
     assert effective_status("VALID", None, today) == "VALID"
     assert effective_status("REVOKED", "2026-01-01", today) == "REVOKED"
-    assert [status_list_value(s) for s in ("VALID", "REVOKED", "CANCELLED", "SUSPENDED")] == [
-        0,
-        1,
-        1,
-        2,
-    ]
 
 
 def test_expired_licence_status_view(registry: Registry) -> None:
@@ -340,16 +331,15 @@ def test_canonical_validated_on_bodies_and_surrogates() -> None:
 
 
 def test_status_list_layout(registry: Registry) -> None:
+    # The registry hands out positions 0, 1, 2 … per issuer; the published
+    # list (pyservice.statuslist) puts each licence's status at its position.
     rows = [registry.issue(business_body(f"L{i}")) for i in range(6)]
     registry.set_status(rows[1].id, "REVOKED", reason="r", actor="a")
     registry.set_status(rows[2].id, "SUSPENDED", reason="r", actor="a")
     registry.set_status(rows[5].id, "CANCELLED", reason="r", actor="a")
     entries = registry.store.status_list(ISSUER)
     assert [i for i, _ in entries] == list(range(6))
-    bits = gzip.decompress(encode_status_list(entries))
-    assert len(bits) * 4 == STATUS_LIST_MIN_ENTRIES
-    # 2 bits per entry, least significant first: 0 valid, 1 revoked/cancelled, 2 suspended.
-    assert [(bits[i // 4] >> (2 * (i % 4))) & 3 for i in range(8)] == [0, 1, 2, 0, 0, 1, 0, 0]
-    big = gzip.decompress(encode_status_list([(STATUS_LIST_MIN_ENTRIES + 5, "SUSPENDED")]))
-    assert len(big) == (STATUS_LIST_MIN_ENTRIES + 6 + 3) // 4
-    assert big[-1] >> 2 & 3 == 2
+    published = StatusList.from_statuses((i, list_status(s)) for i, s in entries)
+    assert published.size == MIN_ENTRIES
+    # 0 valid, 1 revoked/cancelled, 2 suspended.
+    assert [int(published[i]) for i in range(8)] == [0, 1, 2, 0, 0, 1, 0, 0]
