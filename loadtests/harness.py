@@ -181,8 +181,7 @@ def run_wrk(
     return summary
 
 
-# The service counts each request once in sidian_requests_total (issue 6's
-# name); sidian_http_requests_total counts the same requests by method.
+# The service counts each request once, in sidian_requests_total.
 _REQUESTS_TOTAL = re.compile(r"^sidian_requests_total\{([^}]*)\} ([0-9.e+]+)$", re.M)
 
 

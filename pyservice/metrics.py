@@ -17,9 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-__all__ = ["KNOWN_METHODS", "HttpMetrics"]
-
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+__all__ = ["HttpMetrics"]
 
 # Verification answers in milliseconds; the buckets resolve that range.
 _LATENCY_BUCKETS = (
@@ -30,10 +28,10 @@ _LATENCY_BUCKETS = (
 @dataclass(frozen=True, slots=True)
 class HttpMetrics:
     registry: CollectorRegistry
-    requests: Counter
-    duration: Histogram
     #: ``sidian_requests_total{endpoint,code}`` (issue 6 names; endpoint is
-    #: the route name, code the HTTP status).
+    #: the route name, which already implies the method; code the HTTP
+    #: status). One counter and one histogram per request: under several
+    #: workers each update is a write to a shared file.
     endpoint_requests: Counter
     endpoint_duration: Histogram
     #: ``sidian_verifications_total{kind,result}``: kind qr, licence,
@@ -50,23 +48,8 @@ class HttpMetrics:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
-        requests = Counter(
-            "sidian_http_requests",
-            "HTTP requests answered, by route, method and status.",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        duration = Histogram(
-            "sidian_http_request_duration_seconds",
-            "Time from the request reaching the app to the response being ready.",
-            ["route", "method"],
-            buckets=_LATENCY_BUCKETS,
-            registry=registry,
-        )
         return cls(
             registry=registry,
-            requests=requests,
-            duration=duration,
             endpoint_requests=Counter(
                 "sidian_requests",
                 "Requests by endpoint (route name) and HTTP status code.",
@@ -106,11 +89,7 @@ class HttpMetrics:
             ),
         )
 
-    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        if method not in KNOWN_METHODS:
-            method = "other"
-        self.requests.labels(route, method, str(status)).inc()
-        self.duration.labels(route, method).observe(seconds)
+    def observe(self, route: str, status: int, seconds: float) -> None:
         self.endpoint_requests.labels(route, str(status)).inc()
         self.endpoint_duration.labels(route).observe(seconds)
 

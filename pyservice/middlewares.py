@@ -89,9 +89,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = 499  # client went away
         raise
     finally:
-        request.app[METRICS].observe(
-            route_label(request), request.method, status, time.perf_counter() - start
-        )
+        request.app[METRICS].observe(route_label(request), status, time.perf_counter() - start)
         partner = request.get(PARTNER_ID)
         if partner is not None:
             request.app[PARTNER_METRICS].observe(partner, status)

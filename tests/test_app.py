@@ -42,16 +42,16 @@ async def test_metrics_count_requests_by_route_not_path(client: Client) -> None:
     assert response.status == 200
     assert response.content_type == "text/plain"
     text = await response.text()
-    assert 'sidian_http_requests_total{method="GET",route="healthz",status="200"} 1.0' in text
-    assert 'sidian_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
-    assert "sidian_http_request_duration_seconds_bucket" in text
+    assert 'sidian_requests_total{code="200",endpoint="healthz"} 1.0' in text
+    assert 'sidian_requests_total{code="404",endpoint="unmatched"} 1.0' in text
+    assert "sidian_request_duration_seconds_bucket" in text
     assert "12345" not in text  # raw paths never become labels
 
 
-async def test_metrics_bound_unknown_methods(client: Client) -> None:
+async def test_metrics_labels_stay_bounded_for_unknown_methods(client: Client) -> None:
     await client.request("PROPFIND", "/healthz")
     text = await (await client.get("/metrics")).text()
-    assert 'method="other",route="unmatched",status="405"' in text
+    assert 'sidian_requests_total{code="405",endpoint="unmatched"} 1.0' in text
     assert "PROPFIND" not in text
 
 

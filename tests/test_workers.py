@@ -35,7 +35,7 @@ def parent_pid(pid: int) -> int:
 def readyz_count(metrics: str) -> float:
     total = 0.0
     for line in metrics.splitlines():
-        if line.startswith("sidian_http_requests_total{") and 'route="readyz"' in line:
+        if line.startswith("sidian_requests_total{") and 'endpoint="readyz"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -77,7 +77,7 @@ def test_two_workers_share_the_port_and_the_metrics(
                 assert status == 200
                 text = body.decode()
                 assert readyz_count(text) == answered
-                assert "sidian_http_request_duration_seconds_bucket" in text
+                assert "sidian_request_duration_seconds_bucket" in text
             assert process.poll() is None
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
