@@ -239,13 +239,17 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
             "several workers without Redis: signed requests are refused (503), "
             "since a replayed nonce could not be detected across workers"
         )
-    app[AUTHENTICATOR] = Authenticator(
+    authenticator = Authenticator(
         app[PARTNERS],
         redis,
         RateLimiter(redis, workers=settings.workers),
         single_process=settings.workers == 1,
     )
-    yield
+    app[AUTHENTICATOR] = authenticator
+    try:
+        yield
+    finally:
+        await authenticator.aclose()
 
 
 def status_cache_ctx(

@@ -5,9 +5,14 @@ share one load, and a lookup that starts after a change never joins a load
 that started before it):
 
 1. the in-process LRU (bounded by ``max_entries``); an entry is used only
-   while it is younger than ``max_staleness`` seconds (counted from when
-   this process cached it), so a lost invalidation message cannot keep a
-   status alive longer than that;
+   while it is younger than ``max_staleness`` seconds, counted from when
+   this process cached it or from the last :meth:`StatusCache.confirm`,
+   whichever is later, so a lost invalidation message cannot keep a status
+   alive longer than that. ``confirm(t)`` is the status follower's word
+   that every change committed to the store before ``t`` has been applied
+   here (its poll of the store's status events succeeded); a hot entry then
+   needs no Redis read at all. Confirmed or not, an entry is read again
+   after ``redis_ttl`` seconds;
 2. Redis ``GET sidian:v1:status:<ref hex>`` (JSON, every key with a TTL of
    ``redis_ttl`` seconds);
 3. the source of truth, a :class:`StatusSource` (the registry store), run
@@ -40,12 +45,13 @@ embedded single-process default); then ``max_staleness`` is the only bound
 across processes.
 
 ``status_as_of`` of a response is the record's ``read_at``: when it was read
-from the store. A record can be at most ``redis_ttl + max_staleness``
-seconds old, and the ``sidian_status_age_seconds`` histogram shows the
-ages served. That sum is also the worst case after a status change whose
-Redis write failed while Redis kept serving reads (the replay fixes Redis
-once it takes writes again; until then its copy lives out its TTL), which
-is why ``redis_ttl`` defaults to a short 60 s: a store read per licence per
+from the store, or the time of the last confirmation if that is later. A
+record can be at most ``redis_ttl + max_staleness`` seconds old, and the
+``sidian_status_age_seconds`` histogram shows the ages served. That sum is
+also the worst case after a status change whose Redis write failed while
+Redis kept serving reads (the replay fixes Redis once it takes writes
+again; until then its copy lives out its TTL), which is why ``redis_ttl``
+defaults to a short 60 s: a store read per licence per
 minute is cheap, a revoked licence shown valid for long is not.
 """
 
@@ -53,8 +59,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -265,6 +273,9 @@ class StatusCache:
         self._redis_up = False
         self._subscribed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        #: The last confirmation (:meth:`confirm`): monotonic and wall clock.
+        self._confirmed_at = -math.inf
+        self._confirmed_wall = 0.0
         metrics.redis_up.set(0)
 
     # ------------------------------------------------------------ lifecycle
@@ -325,7 +336,15 @@ class StatusCache:
         cached = self._lru.get(ref)
         if cached is not None:
             record, cached_at = cached
-            if time.monotonic() - cached_at <= self._max_staleness:
+            now = time.monotonic()
+            if now - max(cached_at, self._confirmed_at) <= self._max_staleness and (
+                now - cached_at <= self._redis_ttl
+            ):
+                if self._confirmed_wall > record.read_at + 1.0:
+                    # Known current as of the confirmation: say so (at most
+                    # one new record per entry per second).
+                    record = dataclasses.replace(record, read_at=self._confirmed_wall)
+                    self._lru[ref] = (record, cached_at)
                 self._lru.move_to_end(ref)
                 m.count(Layer.IN_PROCESS, "hit")
                 return self._served(record, Layer.IN_PROCESS)
@@ -426,6 +445,15 @@ class StatusCache:
             self._metrics.count(Layer.REDIS, "error")
             self._redis_lost(exc)
 
+    def confirm(self, as_of: float, as_of_monotonic: float) -> None:
+        """Every status change committed to the store before ``as_of``
+        (wall clock; ``as_of_monotonic`` is the same moment on the monotonic
+        clock) has been applied to this cache: what the LRU holds is
+        current as of then."""
+        if as_of_monotonic > self._confirmed_at:
+            self._confirmed_at = as_of_monotonic
+            self._confirmed_wall = as_of
+
     # ----------------------------------------------------------- write path
 
     async def changed(self, record: StatusRecord) -> bool:
@@ -447,6 +475,9 @@ class StatusCache:
             self._remember_pending(ref)
             self._redis_lost(exc)
             return False
+        # Again: a lookup between the first invalidation and the SET could
+        # have read Redis's old copy (a confirmation would then keep it).
+        self._invalidate(ref)
         return True
 
     def _invalidate(self, ref: bytes) -> None:

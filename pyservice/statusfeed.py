@@ -8,6 +8,8 @@
   ``status_events_after`` every ``interval`` seconds, so changes committed
   by another process (the CLI, another instance without Redis) reach the
   caches too. A change seen by both paths is applied once per process.
+  Each successful poll confirms the cache (:meth:`StatusCache.confirm`):
+  while the store answers, hot entries stay fresh without Redis reads.
 """
 
 from __future__ import annotations
@@ -124,7 +126,16 @@ class StatusFollower:
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            try:
-                await self.poll_once()
-            except Exception as exc:  # the store is down: retry next round
-                log.warning("status follower: %s", type(exc).__name__)
+            await self.poll_and_confirm()
+
+    async def poll_and_confirm(self) -> bool:
+        """One poll; if it succeeded, tell the cache that every change
+        committed before the poll began has been applied."""
+        as_of, as_of_monotonic = time.time(), time.monotonic()
+        try:
+            await self.poll_once()
+        except Exception as exc:  # the store is down: no confirmation, retry next round
+            log.warning("status follower: %s", type(exc).__name__)
+            return False
+        self._cache.confirm(as_of, as_of_monotonic)
+        return True

@@ -332,6 +332,53 @@ async def test_lost_message_is_bounded_by_max_staleness(
         assert result.layer is Layer.REDIS
 
 
+async def test_confirmation_keeps_an_entry_fresh_and_says_as_of_when(
+    source: SqliteStatusSource, registry: CollectorRegistry
+) -> None:
+    async with make_cache(source, registry, None, max_staleness=0.3, redis_ttl=60) as c:
+        ref = source.put("L-conf", "VALID")
+        first = await c.lookup(ref)
+        assert first.layer is Layer.STORE
+        assert first.record is not None
+        # Confirmed after the staleness bound would have expired the entry:
+        # still served from the LRU, and as of the confirmation.
+        await asyncio.sleep(0.35)
+        as_of = time.time()
+        c.confirm(as_of, time.monotonic())
+        await asyncio.sleep(1.05)
+        c.confirm(as_of + 1.05, time.monotonic())
+        served = await c.lookup(ref)
+        assert served.layer is Layer.IN_PROCESS
+        assert served.record is not None
+        assert served.record.read_at == as_of + 1.05
+        assert served.record.status == "VALID"
+        # Without a new confirmation the bound applies again.
+        await asyncio.sleep(0.35)
+        assert (await c.lookup(ref)).layer is Layer.STORE
+
+
+async def test_a_confirmed_entry_is_still_read_again_after_redis_ttl(
+    source: SqliteStatusSource, registry: CollectorRegistry
+) -> None:
+    async with make_cache(source, registry, None, max_staleness=5, redis_ttl=1) as c:
+        ref = source.put("L-ttl", "VALID")
+        assert (await c.lookup(ref)).layer is Layer.STORE
+        await asyncio.sleep(1.05)
+        c.confirm(time.time(), time.monotonic())
+        assert (await c.lookup(ref)).layer is Layer.STORE
+
+
+async def test_an_older_confirmation_changes_nothing(
+    source: SqliteStatusSource, registry: CollectorRegistry
+) -> None:
+    async with make_cache(source, registry, None, max_staleness=0.2) as c:
+        ref = source.put("L-old", "VALID")
+        assert (await c.lookup(ref)).layer is Layer.STORE
+        c.confirm(time.time() - 10, time.monotonic() - 10)
+        await asyncio.sleep(0.25)
+        assert (await c.lookup(ref)).layer is Layer.STORE
+
+
 # --------------------------------------------------------- fail closed --
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
+from pyservice.errors import StatusUnavailableError
 from pyservice.qr import licence_ref
 from pyservice.registry.service import AsyncRegistry
 from pyservice.statuscache import Layer, StatusCache, StatusCacheMetrics
@@ -17,21 +19,30 @@ from pyservice.statusfeed import StatusFollower, StoreStatusSource
 from tests.registry_testkit import business_body, data_dir, open_registry
 
 
+async def _follow(
+    registry: AsyncRegistry, *, max_staleness: float
+) -> tuple[StatusCache, StatusFollower]:
+    """A cache without Redis over the registry's store, and its follower
+    (started; polls only when a test asks)."""
+    source = StoreStatusSource(registry.registry.store)
+    cache = StatusCache(
+        source,
+        redis_url=None,
+        metrics=StatusCacheMetrics.create(CollectorRegistry()),
+        max_staleness=max_staleness,
+    )
+    follower = StatusFollower(registry, cache, source, interval=3600)
+    await follower.start()
+    return cache, follower
+
+
 async def test_hook_and_poll_update_the_cache(tmp_path: Path) -> None:
     data = data_dir(tmp_path)
     registry = open_registry(data)
     licence = registry.issue(business_body("F1"))
     ref = licence_ref(licence.id)
-    source = StoreStatusSource(registry.store)
-    cache = StatusCache(
-        source,
-        redis_url=None,
-        metrics=StatusCacheMetrics.create(CollectorRegistry()),
-        max_staleness=3600,
-    )
     async_registry = AsyncRegistry(registry)
-    follower = StatusFollower(async_registry, cache, source, interval=3600)
-    await follower.start()
+    cache, follower = await _follow(async_registry, max_staleness=3600)
     try:
         first = await cache.lookup(ref)
         assert first.record is not None
@@ -79,4 +90,40 @@ def test_store_source_reads_status_without_opening_the_body(tmp_path: Path) -> N
         assert record.valid_until.isoformat() == "2030-01-01"
         assert StoreStatusSource(registry.store).load_status(b"\0" * 16) is None
     finally:
+        registry.store.close()
+
+
+async def test_a_successful_poll_confirms_the_cache_a_failed_one_does_not(tmp_path: Path) -> None:
+    data = data_dir(tmp_path)
+    registry = open_registry(data)
+    licence = registry.issue(business_body("F2"))
+    ref = licence_ref(licence.id)
+    cache, follower = await _follow(AsyncRegistry(registry), max_staleness=0.3)
+    try:
+        assert (await cache.lookup(ref)).layer is Layer.STORE
+        # A change committed by another process, then a poll: the change is
+        # applied before the confirmation, so the cache never vouches for
+        # the old status.
+        await asyncio.to_thread(
+            registry.set_status, licence.id, "SUSPENDED", reason="检查", actor="t"
+        )
+        assert await follower.poll_and_confirm()
+        fresh = await cache.lookup(ref)
+        assert fresh.record is not None
+        assert fresh.record.status == "SUSPENDED"
+        await asyncio.sleep(0.35)  # past max_staleness since it was cached …
+        assert await follower.poll_and_confirm()
+        kept = await cache.lookup(ref)  # … but confirmed: no store read
+        assert kept.layer is Layer.IN_PROCESS
+        assert kept.record is not None
+        assert kept.record.status == "SUSPENDED"
+
+        registry.store.close()  # the store is gone: polls fail
+        assert not await follower.poll_and_confirm()
+        await asyncio.sleep(0.35)
+        with pytest.raises(StatusUnavailableError):
+            await cache.lookup(ref)
+    finally:
+        await follower.close()
+        await cache.close()
         registry.store.close()

@@ -10,11 +10,18 @@
    signature, so only the holder of the secret learns of the suspension;
 6. the nonce is consumed atomically (``SET NX EX 600`` in Redis under
    ``sidian:v1:nonce:req:``; 401 ``replayed_nonce``), in the same Lua
-   script (one round trip) as step 7 when Redis is used. Without a configured
-   Redis, a bounded in-process set does it — only when the service runs as
-   one process (embedded mode); with several workers and no Redis, or with
-   Redis configured but unreachable, the request is refused (503
-   ``unavailable``): a replay can never be let through;
+   script as step 7, and the requests of one event-loop turn share one
+   call (:class:`~pyservice.partners.ratelimit.RateLimiter`). Without a
+   configured Redis, a bounded in-process set does it — only when the
+   service runs as one process (embedded mode); with several workers and no
+   Redis the request is refused (503 ``unavailable``). **Redis configured
+   but unreachable:** a request to a read-only endpoint
+   (:data:`~pyservice.partners.policy.READ_ONLY_SCOPES`: verification and
+   status reads) is admitted on this worker's own nonce set, and the nonces
+   so admitted are written to Redis once it is back, so a replay is caught
+   from then on (during the outage a replay sent to *another* worker would
+   get the same read-only answer again); every other request is refused
+   (503 ``unavailable``);
 7. the partner's rate limit (429 ``rate_limited`` with ``Retry-After``);
 8. the scope the handler declared (403 ``scope_denied``).
 
@@ -24,14 +31,16 @@ Every 401 carries ``WWW-Authenticate: SIDIAN-HMAC-SM3``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from pyservice.auth.scheme import (
     AuthError,
@@ -42,7 +51,7 @@ from pyservice.auth.scheme import (
 from pyservice.crypto import sm3
 from pyservice.errors import NonceCheckUnavailableError, SidianError
 from pyservice.nonces import nonce_key
-from pyservice.partners.policy import Caller
+from pyservice.partners.policy import READ_ONLY_SCOPES, Caller
 from pyservice.partners.ratelimit import RateDecision, RateLimiter, ReplayedNonce
 from pyservice.partners.registry import Partner, PartnerRegistry
 
@@ -57,10 +66,17 @@ __all__ = [
     "UnknownPartnerCredentialsError",
 ]
 
+log = logging.getLogger(__name__)
+
 #: How long a request nonce is remembered: longer than the ±300 s window.
 NONCE_TTL_SECONDS: Final = 600
 #: The Redis nonce namespace of request signatures.
 REQUEST_NONCE_NAMESPACE: Final = "req"
+#: Nonces admitted during a Redis outage kept for writing back (the oldest
+#: are dropped past this: they are the first to leave the ±300 s window).
+MAX_BACKFILL: Final = 500_000
+#: Nonces written back per Redis call.
+BACKFILL_CHUNK: Final = 5_000
 
 
 class UnknownPartnerCredentialsError(AuthError):
@@ -147,6 +163,12 @@ class Authenticator:
         self._limiter = limiter
         self._local = LocalNonceSet() if redis is None and single_process else None
         self._clock = clock
+        #: Redis configured but down: this worker's nonces for read-only
+        #: requests, and what to write back to Redis when it returns.
+        self._outage_nonces = LocalNonceSet() if redis is not None else None
+        self._backfill: deque[tuple[str, float]] = deque(maxlen=MAX_BACKFILL)
+        self._backfill_task: asyncio.Task[None] | None = None
+        self._in_outage = False
 
     async def _lookup(self, partner_id: str) -> Partner | None:
         hit, partner = self.partners.peek(partner_id)
@@ -155,22 +177,26 @@ class Authenticator:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.partners.lookup, partner_id)
 
-    async def _nonce_and_rate(self, partner: Partner, nonce: str) -> RateDecision:
+    async def _nonce_and_rate(
+        self, partner: Partner, nonce: str, scope: str | None
+    ) -> RateDecision:
         """Steps 6 and 7: consume the nonce, then spend a rate-limit token —
         in Redis one script, one round trip."""
         value = _nonce_value(partner.id, nonce)
         if self._redis is not None:
+            key = nonce_key(REQUEST_NONCE_NAMESPACE, value)
             try:
                 outcome = await self._limiter.take_with_nonce(
-                    partner.id,
-                    partner.rate_per_s,
-                    nonce_key(REQUEST_NONCE_NAMESPACE, value),
-                    NONCE_TTL_SECONDS,
+                    partner.id, partner.rate_per_s, key, NONCE_TTL_SECONDS
                 )
             except NonceCheckUnavailableError as exc:
-                raise AuthUnavailableError(
-                    "cannot check the request nonce: Redis unreachable"
-                ) from exc
+                if scope not in READ_ONLY_SCOPES:
+                    raise AuthUnavailableError(
+                        "cannot check the request nonce: Redis unreachable"
+                    ) from exc
+                return self._admit_in_outage(partner, value, key)
+            if self._backfill or self._in_outage:
+                self._outage_over()
             if isinstance(outcome, ReplayedNonce):
                 raise ReplayedNonceError("this nonce was already used")
             return outcome
@@ -181,6 +207,52 @@ class Authenticator:
         if not self._local.add(value, time.monotonic()):
             raise ReplayedNonceError("this nonce was already used")
         return await self._limiter.take(partner.id, partner.rate_per_s)
+
+    def _admit_in_outage(self, partner: Partner, value: bytes, key: str) -> RateDecision:
+        """Step 6 for a read-only request while Redis is down: this
+        worker's nonce set, remembered for writing back; step 7 on this
+        worker's share of the partner's rate."""
+        if not self._in_outage:
+            self._in_outage = True
+            log.warning("Redis unreachable: read-only requests use per-worker nonce checks")
+        assert self._outage_nonces is not None  # noqa: S101 - set whenever Redis is configured
+        if not self._outage_nonces.add(value, time.monotonic()):
+            raise ReplayedNonceError("this nonce was already used")
+        self._backfill.append((key, time.time() + NONCE_TTL_SECONDS))
+        return self._limiter.take_local(partner.id, partner.rate_per_s)
+
+    def _outage_over(self) -> None:
+        if self._in_outage:
+            self._in_outage = False
+            log.warning("Redis is back: %d nonces to write back", len(self._backfill))
+        if self._backfill and (self._backfill_task is None or self._backfill_task.done()):
+            self._backfill_task = asyncio.ensure_future(self._write_back())
+
+    async def _write_back(self) -> None:
+        """Record in Redis the nonces admitted during the outage (``SET NX``
+        with what is left of their TTL), so their replays are refused from
+        now on by every worker."""
+        redis = self._redis
+        assert redis is not None  # noqa: S101 - only scheduled with Redis configured
+        while self._backfill:
+            now = time.time()
+            chunk = [
+                self._backfill.popleft() for _ in range(min(BACKFILL_CHUNK, len(self._backfill)))
+            ]
+            try:
+                async with redis.pipeline(transaction=False) as pipe:
+                    for key, expires in chunk:
+                        if expires > now + 1:
+                            pipe.set(key, "1", nx=True, ex=int(expires - now))
+                    await pipe.execute()
+            except (RedisError, OSError, TimeoutError):
+                self._backfill.extendleft(reversed(chunk))  # try again after the next success
+                return
+
+    async def aclose(self) -> None:
+        if self._backfill_task is not None:
+            await asyncio.gather(self._backfill_task, return_exceptions=True)
+        await self._limiter.aclose()
 
     async def verify(self, request: web.Request) -> SignedRequest:
         """Steps 1 to 5: the partner that signed ``request`` (and the nonce
@@ -199,7 +271,7 @@ class Authenticator:
     async def admit(self, signed: SignedRequest, scope: str | None) -> Caller:
         """Steps 6 to 8: the nonce, the rate limit, then ``scope`` (any when ``None``)."""
         partner = signed.partner
-        decision = await self._nonce_and_rate(partner, signed.nonce)
+        decision = await self._nonce_and_rate(partner, signed.nonce, scope)
         decision.raise_if_denied()
         if scope is not None:
             partner.grant.require(scope)

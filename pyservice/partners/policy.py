@@ -14,6 +14,7 @@ from typing import Final
 from pyservice.errors import SidianError
 
 __all__ = [
+    "READ_ONLY_SCOPES",
     "SCOPES",
     "AccessDeniedError",
     "Caller",
@@ -37,6 +38,14 @@ SCOPES: Final = frozenset(
         "holder",
         "admin",
     }
+)
+
+#: Scopes of endpoints that change nothing: answering a replay of one of
+#: their requests repeats an answer the partner already had. While Redis is
+#: down these are admitted on per-worker nonce checks (security.md §Partners,
+#: "Redis down"); every other scope fails closed.
+READ_ONLY_SCOPES: Final = frozenset(
+    {"verify:qr", "verify:licence", "verify:signature", "verify:seal", "status:read"}
 )
 
 

@@ -15,8 +15,11 @@ within its limit while Redis is down.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -34,47 +37,65 @@ __all__ = [
 
 KEY_PREFIX: Final = "sidian:v1:rl:"
 
-# The token bucket step. KEYS[1] bucket; ARGV: rate (tokens/s, float),
-# burst (int), cost (int). Returns {allowed 0/1, tokens left (floor),
-# retry-after ms}.
-_BUCKET_STEP: Final = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+# The token-bucket steps of many requests in one round trip. KEYS: bucket_1,
+# nonce_1, bucket_2, nonce_2, …; ARGV per item i (from 1): rate, burst,
+# nonce TTL (s) at 3i-2, 3i-1, 3i. Returns {allowed 0/1, tokens left
+# (floor), retry-after ms} per item, in order. With a TTL > 0, a nonce
+# already present gives {-1, 0, 0} and spends no token (a replay cannot
+# drain the partner's bucket); otherwise the nonce is recorded (SET NX EX,
+# atomic) and the bucket step runs. A TTL of 0 means no nonce. Buckets are
+# read once and written once per call however many requests it carries.
+_NONCE_AND_BUCKET_BATCH: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
-local at = tonumber(state[2])
-if tokens == nil or at == nil then
-  tokens = burst
-  at = now
+local buckets = {}
+local out = {}
+for i = 1, #KEYS / 2 do
+  local rate = tonumber(ARGV[3 * i - 2])
+  local burst = tonumber(ARGV[3 * i - 1])
+  local ttl = tonumber(ARGV[3 * i])
+  if ttl > 0 and not redis.call('SET', KEYS[2 * i], '1', 'NX', 'EX', ttl) then
+    out[#out + 1] = -1
+    out[#out + 1] = 0
+    out[#out + 1] = 0
+  else
+    local key = KEYS[2 * i - 1]
+    local b = buckets[key]
+    if b == nil then
+      local state = redis.call('HMGET', key, 'tokens', 'at')
+      local tokens = tonumber(state[1])
+      local at = tonumber(state[2])
+      if tokens == nil or at == nil then
+        tokens = burst
+        at = now
+      end
+      b = {math.min(burst, tokens + (now - at) * rate / 1000), rate, burst}
+      buckets[key] = b
+    end
+    if b[1] >= 1 then
+      b[1] = b[1] - 1
+      out[#out + 1] = 1
+      out[#out + 1] = math.floor(b[1])
+      out[#out + 1] = 0
+    else
+      out[#out + 1] = 0
+      out[#out + 1] = math.floor(b[1])
+      out[#out + 1] = math.ceil((1 - b[1]) * 1000 / rate)
+    end
+  end
 end
-tokens = math.min(burst, tokens + (now - at) * rate / 1000)
-local allowed = 0
-local retry = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  retry = math.ceil((cost - tokens) * 1000 / rate)
+for key, b in pairs(buckets) do
+  redis.call('HSET', key, 'tokens', tostring(b[1]), 'at', now)
+  redis.call('PEXPIRE', key, math.ceil((b[3] - b[1]) * 1000 / b[2]) + 1000)
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
-return {allowed, math.floor(tokens), retry}
+return out
 """
-# A signed request's nonce and its bucket in one round trip: KEYS[2] is the
-# nonce key, ARGV[4] its TTL (s). A nonce already present returns
-# {-1, 0, 0} and spends no token (a replay cannot drain the partner's
-# bucket); otherwise it is recorded (SET NX EX, atomic) and the bucket step runs.
-_NONCE_AND_BUCKET_SCRIPT: Final = (
-    """
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[4])) then
-  return {-1, 0, 0}
-end
-"""
-    + _BUCKET_STEP
-)
+#: Most requests one batched call carries (bounds the script's run time).
+MAX_BATCH: Final = 512
+#: After a failed call, how long requests skip Redis (fail fast) before
+#: the next attempt: a stopped or hung Redis costs one timeout, not one per
+#: request.
+RETRY_AFTER_FAILURE_S: Final = 0.25
 
 
 class RateLimitedError(SidianError):
@@ -121,36 +142,59 @@ class ReplayedNonce:
 REPLAYED: Final = ReplayedNonce()
 
 
+@dataclass(slots=True)
+class _Pending:
+    bucket: str
+    nonce_key: str
+    rate_per_s: float
+    burst: int
+    ttl: int
+    future: asyncio.Future[RateDecision | ReplayedNonce]
+
+
 class RateLimiter:
-    def __init__(self, redis: Any, *, workers: int = 1) -> None:
+    """Token buckets per partner. Signed requests go through
+    :meth:`take_with_nonce`, which coalesces requests into one script call
+    (one round trip and one script run for all of them), one call in flight
+    at a time: the requests of one event-loop turn, or all that arrived
+    while the previous call was out. Under load the per-request Redis cost
+    is a small fraction of one call."""
+
+    def __init__(
+        self, redis: Any, *, workers: int = 1, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._redis = redis
-        self._script = redis.register_script(_BUCKET_STEP) if redis is not None else None
-        self._nonce_script = (
-            redis.register_script(_NONCE_AND_BUCKET_SCRIPT) if redis is not None else None
+        self._batch_script = (
+            redis.register_script(_NONCE_AND_BUCKET_BATCH) if redis is not None else None
         )
         self._workers = max(1, workers)
         self._local: dict[str, tuple[float, float]] = {}
+        self._clock = clock
+        self._pending: list[_Pending] = []
+        self._dispatch_scheduled = False
+        self._calls: set[asyncio.Task[None]] = set()
+        self._skip_redis_until = 0.0
 
     @staticmethod
     def burst_for(rate_per_s: float) -> int:
         return max(1, math.ceil(rate_per_s))
 
     async def take(self, partner: str, rate_per_s: float) -> RateDecision:
-        """Spend one token of ``partner``'s bucket (``rate_per_s`` > 0)."""
-        burst = self.burst_for(rate_per_s)
-        if self._script is not None:
-            try:
-                allowed, left, retry_ms = await self._script(
-                    keys=[KEY_PREFIX + partner], args=[repr(float(rate_per_s)), burst, 1]
-                )
-                return RateDecision(
-                    bool(allowed), int(left), math.ceil(int(retry_ms) / 1000), "redis"
-                )
-            except (RedisError, OSError, TimeoutError):
-                pass  # Redis unreachable: the per-worker share below
+        """Spend one token of ``partner``'s bucket (``rate_per_s`` > 0): in
+        Redis, or this worker's share when Redis is unreachable or absent."""
+        if self._batch_script is not None:
+            with contextlib.suppress(NonceCheckUnavailableError):
+                outcome = await self._enqueue(partner, rate_per_s, KEY_PREFIX + partner, 0)
+                if isinstance(outcome, RateDecision):
+                    return outcome
+        return self.take_local(partner, rate_per_s)
+
+    def take_local(self, partner: str, rate_per_s: float) -> RateDecision:
+        """One token of this worker's share (``rate / workers``) of the
+        partner's limit, without Redis."""
         share = rate_per_s / self._workers
         ok, left, retry = local_bucket_take(
-            self._local, partner, share, self.burst_for(share), time.monotonic()
+            self._local, partner, share, self.burst_for(share), self._clock()
         )
         return RateDecision(ok, int(left), max(1, math.ceil(retry)) if not ok else 0, "local")
 
@@ -158,20 +202,96 @@ class RateLimiter:
         self, partner: str, rate_per_s: float, nonce_key: str, ttl: int
     ) -> RateDecision | ReplayedNonce:
         """Record ``nonce_key`` (``SET NX EX ttl``) and, if it was new, spend
-        one token — one Redis round trip. :data:`REPLAYED` if the nonce was
-        used. Needs Redis; if it is unreachable,
-        :class:`~pyservice.errors.NonceCheckUnavailableError` (never a
-        fallback: a replay could not be ruled out)."""
-        if self._nonce_script is None:
+        one token. :data:`REPLAYED` if the nonce was used. Needs Redis; if
+        it is unreachable (or failed within the last
+        :data:`RETRY_AFTER_FAILURE_S`),
+        :class:`~pyservice.errors.NonceCheckUnavailableError` — never a
+        silent fallback: whether one is acceptable is the caller's decision."""
+        if self._batch_script is None:
             raise ValueError("take_with_nonce needs a Redis client")
-        burst = self.burst_for(rate_per_s)
-        try:
-            allowed, left, retry_ms = await self._nonce_script(
-                keys=[KEY_PREFIX + partner, nonce_key],
-                args=[repr(float(rate_per_s)), burst, 1, ttl],
+        return await self._enqueue(partner, rate_per_s, nonce_key, ttl)
+
+    async def _enqueue(
+        self, partner: str, rate_per_s: float, nonce_key: str, ttl: int
+    ) -> RateDecision | ReplayedNonce:
+        if self._clock() < self._skip_redis_until:
+            raise NonceCheckUnavailableError("cannot record the nonce: Redis unreachable")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[RateDecision | ReplayedNonce] = loop.create_future()
+        self._pending.append(
+            _Pending(
+                KEY_PREFIX + partner,
+                nonce_key,
+                rate_per_s,
+                self.burst_for(rate_per_s),
+                ttl,
+                future,
             )
+        )
+        if not self._dispatch_scheduled:
+            self._dispatch_scheduled = True
+            loop.call_soon(self._dispatch)
+        return await future
+
+    def _dispatch(self) -> None:
+        """Send what is pending, unless a call is in flight: then it goes
+        when that call returns (with whatever arrived meanwhile), so under
+        load each call carries many requests and a worker makes about one
+        call per round trip."""
+        self._dispatch_scheduled = False
+        if self._calls or not self._pending:
+            return
+        if self._clock() < self._skip_redis_until:  # the call before failed
+            pending, self._pending = self._pending, []
+            for item in pending:
+                if not item.future.done():
+                    item.future.set_exception(
+                        NonceCheckUnavailableError("cannot record the nonce: Redis unreachable")
+                    )
+            return
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        task = asyncio.ensure_future(self._call(self._batch_script, batch))
+        self._calls.add(task)
+        task.add_done_callback(self._call_done)
+
+    def _call_done(self, task: asyncio.Task[None]) -> None:
+        self._calls.discard(task)
+        if self._pending and not self._dispatch_scheduled:
+            self._dispatch_scheduled = True
+            asyncio.get_running_loop().call_soon(self._dispatch)
+
+    async def _call(self, script: Any, batch: list[_Pending]) -> None:
+        keys: list[str] = []
+        args: list[str | int] = []
+        for item in batch:
+            keys += (item.bucket, item.nonce_key)
+            args += (repr(float(item.rate_per_s)), item.burst, item.ttl)
+        try:
+            flat = await script(keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
-            raise NonceCheckUnavailableError("cannot record the nonce: Redis unreachable") from exc
-        if int(allowed) < 0:
-            return REPLAYED
-        return RateDecision(bool(allowed), int(left), math.ceil(int(retry_ms) / 1000), "redis")
+            self._skip_redis_until = self._clock() + RETRY_AFTER_FAILURE_S
+            for item in batch:
+                if not item.future.done():
+                    error = NonceCheckUnavailableError("cannot record the nonce: Redis unreachable")
+                    error.__cause__ = exc
+                    item.future.set_exception(error)
+            return
+        except BaseException:  # cancelled at shutdown: never leave a request waiting
+            for item in batch:
+                item.future.cancel()
+            raise
+        for i, item in enumerate(batch):
+            if item.future.done():  # its request went away
+                continue
+            allowed, left, retry_ms = (int(v) for v in flat[3 * i : 3 * i + 3])
+            if allowed < 0:
+                item.future.set_result(REPLAYED)
+            else:
+                item.future.set_result(
+                    RateDecision(bool(allowed), left, math.ceil(retry_ms / 1000), "redis")
+                )
+
+    async def aclose(self) -> None:
+        """Wait for calls in flight (their requests are waiting for them)."""
+        if self._calls:
+            await asyncio.gather(*self._calls, return_exceptions=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
@@ -18,6 +19,7 @@ from pyservice.app import create_app
 from pyservice.appkeys import CALLER, PARTNERS
 from pyservice.auth.authenticate import LocalNonceSet
 from pyservice.auth.routes import requires
+from pyservice.partners.ratelimit import RETRY_AFTER_FAILURE_S
 from pyservice.responses import json_response
 from pyservice.settings import Settings
 from tests.conftest import Client
@@ -188,19 +190,19 @@ async def test_replay_is_rejected_in_redis(
     await _replay_is_rejected(client)
 
 
-async def test_redis_down_fails_closed(
+async def test_redis_down_refuses_requests_that_are_not_read_only(
     aiohttp_client: AiohttpClient,
     settings: Settings,
     redis_server: RedisServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = await aiohttp_client(_app(dataclasses.replace(settings, redis_url=redis_server.url)))
-    partner, secret = add_partner(client.app)
+    partner, secret = add_partner(client.app, scopes=("verify:qr", "admin"))
     signed = SignedClient(client, partner, secret)
-    assert (await signed.get("/t/whoami")).status == 200
+    assert (await signed.get("/t/admin")).status == 200
     redis_server.stop()
     with caplog.at_level(logging.WARNING):
-        down = await signed.get("/t/whoami")
+        down = await signed.get("/t/admin")
     assert await _error(down) == (503, "unavailable")
     assert "retry later" in (await down.json())["error"]["message"]
     # One warning line per refused request, no traceback.
@@ -208,7 +210,39 @@ async def test_redis_down_fails_closed(
     assert record.levelno == logging.WARNING
     assert record.exc_info is None
     redis_server.start()
+    # Back after the short fail-fast pause that follows a failed call.
+    await asyncio.sleep(RETRY_AFTER_FAILURE_S)
+    assert (await signed.get("/t/admin")).status == 200
+
+
+async def test_redis_down_admits_read_only_requests_on_this_workers_nonces(
+    aiohttp_client: AiohttpClient, settings: Settings, redis_server: RedisServer
+) -> None:
+    client = await aiohttp_client(_app(dataclasses.replace(settings, redis_url=redis_server.url)))
+    partner, secret = add_partner(client.app)
+    signed = SignedClient(client, partner, secret)
     assert (await signed.get("/t/whoami")).status == 200
+    redis_server.stop()
+    during = signed.headers("GET", "/t/whoami", b"")
+    first = await client.get("/t/whoami", headers=during)
+    assert first.status == 200
+    # The worker's own nonce set refuses a replay while Redis is down …
+    await _assert_401(await client.get("/t/whoami", headers=during), "replayed_nonce")
+    redis_server.start()
+    await asyncio.sleep(RETRY_AFTER_FAILURE_S)
+    # … and the nonce reaches Redis once it is back (after the first request
+    # that gets through), so every worker refuses the replay from then on.
+    assert (await signed.get("/t/whoami")).status == 200
+    redis = aioredis.Redis.from_url(redis_server.url)
+    key_count = 0
+    for _ in range(50):
+        key_count = len(await redis.keys("sidian:v1:nonce:req:*"))
+        if key_count >= 2:
+            break
+        await asyncio.sleep(0.05)
+    await redis.aclose()
+    assert key_count == 2  # the restarted Redis is empty: during (written back) and after
+    await _assert_401(await client.get("/t/whoami", headers=during), "replayed_nonce")
 
 
 async def test_several_workers_without_redis_fail_closed(

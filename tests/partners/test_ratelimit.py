@@ -10,7 +10,9 @@ import redis.asyncio as aioredis
 from pyservice.errors import NonceCheckUnavailableError
 from pyservice.partners.ratelimit import (
     KEY_PREFIX,
+    MAX_BATCH,
     REPLAYED,
+    RETRY_AFTER_FAILURE_S,
     RateDecision,
     RateLimitedError,
     RateLimiter,
@@ -55,7 +57,7 @@ async def test_redis_down_falls_back_to_a_per_worker_share(redis_server: RedisSe
     assert all(d.source == "local" for d in decisions)
     assert sum(d.allowed for d in decisions) == 5  # 10/s shared by 2 workers: burst 5
     redis_server.start()
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(RETRY_AFTER_FAILURE_S)  # the fail-fast pause after a failed call
     assert (await limiter.take("p1", 10)).source == "redis"
     await client.aclose()
 
@@ -89,4 +91,87 @@ async def test_nonce_and_bucket_in_one_script(redis_server: RedisServer) -> None
     redis_server.stop()
     with pytest.raises(NonceCheckUnavailableError):
         await limiter.take_with_nonce("p1", 2, "sidian:v1:nonce:req:dd", 600)
+    await client.aclose()
+
+
+async def _script_calls(client: aioredis.Redis) -> int:
+    stats = await client.info("commandstats")
+    return sum(
+        int(v["calls"]) for k, v in stats.items() if k in {"cmdstat_evalsha", "cmdstat_eval"}
+    )
+
+
+async def test_requests_of_one_loop_turn_share_one_script_call(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    limiter = RateLimiter(client)
+    await limiter.take_with_nonce("warm", 1000, "sidian:v1:nonce:req:00", 600)  # loads the script
+    before = await _script_calls(client)
+    # 20 requests of partner a (burst 5), one nonce twice, and 3 of partner b.
+    keys = [f"sidian:v1:nonce:req:a{i:02x}" for i in range(20)]
+    outcomes = await asyncio.gather(
+        *(limiter.take_with_nonce("a", 5, key, 600) for key in keys),
+        limiter.take_with_nonce("a", 5, keys[0], 600),
+        *(limiter.take_with_nonce("b", 5, f"sidian:v1:nonce:req:b{i}", 600) for i in range(3)),
+    )
+    assert await _script_calls(client) - before == 1
+    for_a, replay, for_b = outcomes[:20], outcomes[20], outcomes[21:]
+    assert replay is REPLAYED
+    decisions = [d for d in for_a if isinstance(d, RateDecision)]
+    assert len(decisions) == 20
+    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 15  # in order of arrival
+    assert all(d.retry_after_s >= 1 for d in decisions[5:])
+    assert all(isinstance(d, RateDecision) and d.allowed for d in for_b)
+    await client.aclose()
+
+
+async def test_a_large_turn_is_split_into_bounded_calls(redis_server: RedisServer) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    limiter = RateLimiter(client)
+    await limiter.take_with_nonce("warm", 1000, "sidian:v1:nonce:req:00", 600)
+    before = await _script_calls(client)
+    n = 2 * MAX_BATCH + 1
+    outcomes = await asyncio.gather(
+        *(limiter.take_with_nonce("p", 10_000, f"sidian:v1:nonce:req:{i:x}", 600) for i in range(n))
+    )
+    assert await _script_calls(client) - before == 3
+    assert all(isinstance(d, RateDecision) and d.allowed for d in outcomes)
+    assert await client.dbsize() == n + 1 + 2  # the nonces, the warm-up nonce, two buckets
+    await client.aclose()
+
+
+async def test_a_waiting_request_that_goes_away_does_not_disturb_the_others(
+    redis_server: RedisServer,
+) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    limiter = RateLimiter(client)
+    gone = asyncio.ensure_future(limiter.take_with_nonce("p", 10, "sidian:v1:nonce:req:x1", 600))
+    kept = asyncio.ensure_future(limiter.take_with_nonce("p", 10, "sidian:v1:nonce:req:x2", 600))
+    await asyncio.sleep(0)
+    gone.cancel()
+    decision = await kept
+    assert isinstance(decision, RateDecision)
+    assert decision.allowed
+    await limiter.aclose()
+    await client.aclose()
+
+
+async def test_after_a_failed_call_requests_fail_fast_for_a_moment(
+    redis_server: RedisServer,
+) -> None:
+    client = aioredis.Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    now = [1000.0]
+    limiter = RateLimiter(client, clock=lambda: now[0])
+    redis_server.stop()
+    with pytest.raises(NonceCheckUnavailableError):
+        await limiter.take_with_nonce("p", 10, "sidian:v1:nonce:req:f1", 600)
+    redis_server.start()
+    # Redis is back, but within the pause the limiter does not try it …
+    with pytest.raises(NonceCheckUnavailableError):
+        await limiter.take_with_nonce("p", 10, "sidian:v1:nonce:req:f2", 600)
+    assert await client.exists("sidian:v1:nonce:req:f2") == 0
+    # … and after it, it does.
+    now[0] += RETRY_AFTER_FAILURE_S
+    decision = await limiter.take_with_nonce("p", 10, "sidian:v1:nonce:req:f3", 600)
+    assert isinstance(decision, RateDecision)
+    assert decision.allowed
     await client.aclose()
