@@ -10,6 +10,8 @@ id and the authenticated partner (``-`` if none)::
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
@@ -22,6 +24,11 @@ __all__ = ["RedactedAccessLogger"]
 
 
 class RedactedAccessLogger(AbstractAccessLogger):
+    @property
+    def enabled(self) -> bool:
+        """aiohttp skips :meth:`log` (and its arguments) when this is false."""
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         label = route_label(request) if isinstance(request, web.Request) else "unrouted"
         self.logger.info(

@@ -8,7 +8,8 @@ template, never the raw path; a fixed set of methods.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -89,9 +90,28 @@ class HttpMetrics:
             ),
         )
 
+    #: Labelled children by label values (``labels()`` costs a lock and a
+    #: dict lookup per call; routes, status codes and verdicts are few).
+    _children: dict[tuple[str, Any], Any] = field(default_factory=dict)
+
     def observe(self, route: str, status: int, seconds: float) -> None:
-        self.endpoint_requests.labels(route, str(status)).inc()
-        self.endpoint_duration.labels(route).observe(seconds)
+        children = self._children.get((route, status))
+        if children is None:
+            children = (
+                self.endpoint_requests.labels(route, str(status)),
+                self.endpoint_duration.labels(route),
+            )
+            self._children[(route, status)] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
+
+    def count_verification(self, kind: str, result: str) -> None:
+        children = self._children
+        child = children.get((kind, result))
+        if child is None:
+            child = children[(kind, result)] = self.verifications.labels(kind, result)
+        child.inc()
 
     def render(self, accept: str) -> tuple[bytes, str]:
         """The exposition for an ``Accept`` header: body and content type.

@@ -65,7 +65,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
@@ -223,8 +223,14 @@ class StatusCacheMetrics:
             ),
         )
 
+    #: Labelled children (``labels()`` costs a lock and a lookup per call).
+    _children: dict[tuple[Layer, str], Any] = field(default_factory=dict)
+
     def count(self, layer: Layer, outcome: str) -> None:
-        self.lookups.labels(layer.value, outcome).inc()
+        child = self._children.get((layer, outcome))
+        if child is None:
+            child = self._children[(layer, outcome)] = self.lookups.labels(layer.value, outcome)
+        child.inc()
 
 
 class StatusCache:

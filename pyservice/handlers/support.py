@@ -54,7 +54,7 @@ def receipt_for(
 ) -> None:
     """Counts the verification and queues its usage record; sets ``receipt``."""
     verdict = result.result
-    request.app[METRICS].verifications.labels(kind, verdict).inc()
+    request.app[METRICS].count_verification(kind, verdict)
     caller = caller_of(request)
     result.receipt = request.app[USAGE].record(
         endpoint=kind,

@@ -14,9 +14,12 @@ An empty list of checks is ``UNDETERMINED``: nothing ran, so nothing passed.
 
 from __future__ import annotations
 
+import functools
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal
 
 __all__ = [
@@ -66,8 +69,14 @@ class Check:
 
 
 def iso_ms(when: datetime) -> str:
-    """``2026-11-27T10:00:00.123Z``."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    """``2026-11-27T10:00:00.123Z`` (a naive ``when`` is local time)."""
+    return _iso_second(math.floor(when.timestamp())) + f"{when.microsecond // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(epoch_s: int) -> str:
+    # Two formats per answer, mostly of the current second: cached.
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(epoch_s))
 
 
 def decide(checks: Sequence[Check], status: str) -> Verdict:

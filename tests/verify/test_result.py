@@ -82,3 +82,18 @@ def test_iso_ms_converts_to_utc() -> None:
     assert iso_ms(datetime(2026, 11, 27, 18, 0, 0, 999999, tzinfo=beijing)) == (
         "2026-11-27T10:00:00.999Z"
     )
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1971, 1, 2),
+        max_value=datetime(9998, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5))]
+        ),
+    )
+)
+def test_iso_ms_is_the_strftime_form_in_utc(when: datetime) -> None:
+    # The cached-second formatter against the plain strftime definition.
+    expected = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    assert iso_ms(when) == expected + f"{when.microsecond // 1000:03d}Z"
