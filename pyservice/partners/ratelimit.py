@@ -37,56 +37,55 @@ __all__ = [
 
 KEY_PREFIX: Final = "sidian:v1:rl:"
 
-# The token-bucket steps of many requests in one round trip. KEYS: bucket_1,
-# nonce_1, bucket_2, nonce_2, …; ARGV per item i (from 1): rate, burst,
-# nonce TTL (s) at 3i-2, 3i-1, 3i. Returns {allowed 0/1, tokens left
-# (floor), retry-after ms} per item, in order. With a TTL > 0, a nonce
-# already present gives {-1, 0, 0} and spends no token (a replay cannot
-# drain the partner's bucket); otherwise the nonce is recorded (SET NX EX,
-# atomic) and the bucket step runs. A TTL of 0 means no nonce. Buckets are
-# read once and written once per call however many requests it carries.
+# The token-bucket steps of many requests in one round trip. KEYS: the m
+# distinct buckets, then one nonce key per request. ARGV[1] = m; ARGV[2] =
+# "rate,burst;…" per bucket; ARGV[3] = "bucket index,nonce TTL s;…" per
+# request (few arguments to encode, however many requests). Returns one
+# integer per request, in order: -1 the nonce was already used (no token is
+# spent: a replay cannot drain the partner's bucket); >= 0 allowed, that
+# many whole tokens left; <= -2 refused, retry after (-code - 2) ms. With a
+# TTL > 0 the nonce is recorded first (SET NX EX, atomic); a TTL of 0 means
+# no nonce (its key is not touched). Buckets are read once and written once
+# per call.
 _NONCE_AND_BUCKET_BATCH: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local m = tonumber(ARGV[1])
 local buckets = {}
+for rate, burst in string.gmatch(ARGV[2], '([^,;]+),([^,;]+)') do
+  local key = KEYS[#buckets + 1]
+  local rate_n = tonumber(rate)
+  local burst_n = tonumber(burst)
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(state[1])
+  local at = tonumber(state[2])
+  if tokens == nil or at == nil then
+    tokens = burst_n
+    at = now
+  end
+  buckets[#buckets + 1] = {math.min(burst_n, tokens + (now - at) * rate_n / 1000), rate_n, burst_n}
+end
 local out = {}
-for i = 1, #KEYS / 2 do
-  local rate = tonumber(ARGV[3 * i - 2])
-  local burst = tonumber(ARGV[3 * i - 1])
-  local ttl = tonumber(ARGV[3 * i])
-  if ttl > 0 and not redis.call('SET', KEYS[2 * i], '1', 'NX', 'EX', ttl) then
-    out[#out + 1] = -1
-    out[#out + 1] = 0
-    out[#out + 1] = 0
+local i = 0
+for index, ttl in string.gmatch(ARGV[3], '([^,;]+),([^,;]+)') do
+  i = i + 1
+  local ttl_n = tonumber(ttl)
+  if ttl_n > 0 and not redis.call('SET', KEYS[m + i], '1', 'NX', 'EX', ttl_n) then
+    out[i] = -1
   else
-    local key = KEYS[2 * i - 1]
-    local b = buckets[key]
-    if b == nil then
-      local state = redis.call('HMGET', key, 'tokens', 'at')
-      local tokens = tonumber(state[1])
-      local at = tonumber(state[2])
-      if tokens == nil or at == nil then
-        tokens = burst
-        at = now
-      end
-      b = {math.min(burst, tokens + (now - at) * rate / 1000), rate, burst}
-      buckets[key] = b
-    end
+    local b = buckets[tonumber(index)]
     if b[1] >= 1 then
       b[1] = b[1] - 1
-      out[#out + 1] = 1
-      out[#out + 1] = math.floor(b[1])
-      out[#out + 1] = 0
+      out[i] = math.floor(b[1])
     else
-      out[#out + 1] = 0
-      out[#out + 1] = math.floor(b[1])
-      out[#out + 1] = math.ceil((1 - b[1]) * 1000 / rate)
+      out[i] = -2 - math.ceil((1 - b[1]) * 1000 / b[2])
     end
   end
 end
-for key, b in pairs(buckets) do
-  redis.call('HSET', key, 'tokens', tostring(b[1]), 'at', now)
-  redis.call('PEXPIRE', key, math.ceil((b[3] - b[1]) * 1000 / b[2]) + 1000)
+for j = 1, m do
+  local b = buckets[j]
+  redis.call('HSET', KEYS[j], 'tokens', tostring(b[1]), 'at', now)
+  redis.call('PEXPIRE', KEYS[j], math.ceil((b[3] - b[1]) * 1000 / b[2]) + 1000)
 end
 return out
 """
@@ -261,13 +260,22 @@ class RateLimiter:
             asyncio.get_running_loop().call_soon(self._dispatch)
 
     async def _call(self, script: Any, batch: list[_Pending]) -> None:
-        keys: list[str] = []
-        args: list[str | int] = []
+        bucket_index: dict[str, int] = {}
+        specs: list[str] = []
+        items: list[str] = []
+        nonce_keys: list[str] = []
         for item in batch:
-            keys += (item.bucket, item.nonce_key)
-            args += (repr(float(item.rate_per_s)), item.burst, item.ttl)
+            index = bucket_index.get(item.bucket)
+            if index is None:
+                index = bucket_index[item.bucket] = len(bucket_index) + 1
+                specs.append(f"{float(item.rate_per_s)!r},{item.burst}")
+            items.append(f"{index},{item.ttl}")
+            nonce_keys.append(item.nonce_key)
         try:
-            flat = await script(keys=keys, args=args)
+            codes = await script(
+                keys=[*bucket_index, *nonce_keys],
+                args=[len(bucket_index), ";".join(specs), ";".join(items)],
+            )
         except (RedisError, OSError, TimeoutError) as exc:
             self._skip_redis_until = self._clock() + RETRY_AFTER_FAILURE_S
             for item in batch:
@@ -280,15 +288,16 @@ class RateLimiter:
             for item in batch:
                 item.future.cancel()
             raise
-        for i, item in enumerate(batch):
+        for item, code in zip(batch, codes, strict=True):
             if item.future.done():  # its request went away
                 continue
-            allowed, left, retry_ms = (int(v) for v in flat[3 * i : 3 * i + 3])
-            if allowed < 0:
+            if code >= 0:
+                item.future.set_result(RateDecision(True, code, 0, "redis"))
+            elif code == -1:
                 item.future.set_result(REPLAYED)
             else:
                 item.future.set_result(
-                    RateDecision(bool(allowed), left, math.ceil(retry_ms / 1000), "redis")
+                    RateDecision(False, 0, math.ceil((-code - 2) / 1000), "redis")
                 )
 
     async def aclose(self) -> None:
