@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -43,6 +43,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from pyservice.auth.scheme import (
+    MAX_SKEW_SECONDS,
     AuthError,
     check_signature,
     check_timestamp,
@@ -60,6 +61,7 @@ __all__ = [
     "AuthUnavailableError",
     "Authenticator",
     "LocalNonceSet",
+    "OutageNonces",
     "PartnerSuspendedError",
     "ReplayedNonceError",
     "SignedRequest",
@@ -72,10 +74,7 @@ log = logging.getLogger(__name__)
 NONCE_TTL_SECONDS: Final = 600
 #: The Redis nonce namespace of request signatures.
 REQUEST_NONCE_NAMESPACE: Final = "req"
-#: Nonces admitted during a Redis outage kept for writing back (the oldest
-#: are dropped past this: they are the first to leave the ±300 s window).
-MAX_BACKFILL: Final = 500_000
-#: Nonces written back per Redis call.
+#: Nonces written back per Redis call after an outage.
 BACKFILL_CHUNK: Final = 5_000
 
 
@@ -133,12 +132,79 @@ class LocalNonceSet:
         return True
 
 
+class OutageNonces:
+    """The nonces of read-only requests admitted by this worker while Redis
+    is down: at most ``max_entries`` (then it refuses, failing closed),
+    grouped by the second of their signed timestamp. A request is only
+    accepted within ``window`` seconds of its timestamp, so a group older
+    than that can never be replayed and is dropped whole. Compact: a 64-bit
+    fingerprint per nonce to detect replays and its 20-byte value to write
+    back (about 60 bytes a nonce)."""
+
+    def __init__(self, window: int = MAX_SKEW_SECONDS, max_entries: int = 300_000) -> None:
+        self._window = window
+        self._max = max_entries
+        self._seen: dict[int, set[int]] = {}
+        self._values: dict[int, bytearray] = {}
+        self._written: dict[int, int] = {}  # bytes of each group already in Redis
+        self._count = 0
+        self._unwritten = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _expire(self, now: float) -> None:
+        oldest = int(now) - self._window - 1
+        for ts in [ts for ts in self._seen if ts < oldest]:
+            self._count -= len(self._seen.pop(ts))
+            self._unwritten -= (len(self._values.pop(ts)) - self._written.pop(ts, 0)) // 20
+
+    def add(self, value: bytes, ts: int, now: float) -> bool:
+        """``True`` the first time ``value`` (20 bytes) is seen with ``ts``."""
+        self._expire(now)
+        fingerprint = int.from_bytes(value[:8], "big")
+        seen = self._seen.setdefault(ts, set())
+        if fingerprint in seen:
+            return False
+        if self._count >= self._max:
+            raise AuthUnavailableError("too many requests during the Redis outage")
+        seen.add(fingerprint)
+        self._values.setdefault(ts, bytearray()).extend(value)
+        self._count += 1
+        self._unwritten += 1
+        return True
+
+    def unwritten(self, now: float, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` (timestamp, value) pairs not yet written back."""
+        self._expire(now)
+        out: list[tuple[int, bytes]] = []
+        for ts, values in self._values.items():
+            start = self._written.get(ts, 0)
+            while start < len(values) and len(out) < limit:
+                out.append((ts, bytes(values[start : start + 20])))
+                start += 20
+            if len(out) >= limit:
+                break
+        return out
+
+    def mark_written(self, pairs: list[tuple[int, bytes]]) -> None:
+        for ts, _ in pairs:
+            if ts in self._values:
+                self._written[ts] = self._written.get(ts, 0) + 20
+                self._unwritten -= 1
+
+    def pending(self) -> bool:
+        """Some admitted nonce is not in Redis yet."""
+        return self._unwritten > 0
+
+
 @dataclass(frozen=True, slots=True)
 class SignedRequest:
     """A request whose signature verified: its partner and nonce."""
 
     partner: Partner
     nonce: str
+    ts: int
 
 
 def _nonce_value(partner_id: str, nonce: str) -> bytes:
@@ -165,8 +231,7 @@ class Authenticator:
         self._clock = clock
         #: Redis configured but down: this worker's nonces for read-only
         #: requests, and what to write back to Redis when it returns.
-        self._outage_nonces = LocalNonceSet() if redis is not None else None
-        self._backfill: deque[tuple[str, float]] = deque(maxlen=MAX_BACKFILL)
+        self._outage = OutageNonces()
         self._backfill_task: asyncio.Task[None] | None = None
         self._in_outage = False
 
@@ -177,12 +242,11 @@ class Authenticator:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.partners.lookup, partner_id)
 
-    async def _nonce_and_rate(
-        self, partner: Partner, nonce: str, scope: str | None
-    ) -> RateDecision:
+    async def _nonce_and_rate(self, signed: SignedRequest, scope: str | None) -> RateDecision:
         """Steps 6 and 7: consume the nonce, then spend a rate-limit token —
         in Redis one script, one round trip."""
-        value = _nonce_value(partner.id, nonce)
+        partner = signed.partner
+        value = _nonce_value(partner.id, signed.nonce)
         if self._redis is not None:
             key = nonce_key(REQUEST_NONCE_NAMESPACE, value)
             try:
@@ -194,8 +258,8 @@ class Authenticator:
                     raise AuthUnavailableError(
                         "cannot check the request nonce: Redis unreachable"
                     ) from exc
-                return self._admit_in_outage(partner, value, key)
-            if self._backfill or self._in_outage:
+                return self._admit_in_outage(partner, value, signed.ts)
+            if self._in_outage or self._outage.pending():
                 self._outage_over()
             if isinstance(outcome, ReplayedNonce):
                 raise ReplayedNonceError("this nonce was already used")
@@ -208,46 +272,47 @@ class Authenticator:
             raise ReplayedNonceError("this nonce was already used")
         return await self._limiter.take(partner.id, partner.rate_per_s)
 
-    def _admit_in_outage(self, partner: Partner, value: bytes, key: str) -> RateDecision:
+    def _admit_in_outage(self, partner: Partner, value: bytes, ts: int) -> RateDecision:
         """Step 6 for a read-only request while Redis is down: this
         worker's nonce set, remembered for writing back; step 7 on this
         worker's share of the partner's rate."""
         if not self._in_outage:
             self._in_outage = True
             log.warning("Redis unreachable: read-only requests use per-worker nonce checks")
-        assert self._outage_nonces is not None  # noqa: S101 - set whenever Redis is configured
-        if not self._outage_nonces.add(value, time.monotonic()):
+        if not self._outage.add(value, ts, time.time()):
             raise ReplayedNonceError("this nonce was already used")
-        self._backfill.append((key, time.time() + NONCE_TTL_SECONDS))
         return self._limiter.take_local(partner.id, partner.rate_per_s)
 
     def _outage_over(self) -> None:
         if self._in_outage:
             self._in_outage = False
-            log.warning("Redis is back: %d nonces to write back", len(self._backfill))
-        if self._backfill and (self._backfill_task is None or self._backfill_task.done()):
+            log.warning("Redis is back: writing back the nonces admitted meanwhile")
+        if self._backfill_task is None or self._backfill_task.done():
             self._backfill_task = asyncio.ensure_future(self._write_back())
 
     async def _write_back(self) -> None:
-        """Record in Redis the nonces admitted during the outage (``SET NX``
-        with what is left of their TTL), so their replays are refused from
-        now on by every worker."""
+        """Record in Redis the nonces admitted during the outage (``SET NX``,
+        until their timestamp leaves the window), so their replays are
+        refused from now on by every worker."""
         redis = self._redis
         assert redis is not None  # noqa: S101 - only scheduled with Redis configured
-        while self._backfill:
+        while True:
             now = time.time()
-            chunk = [
-                self._backfill.popleft() for _ in range(min(BACKFILL_CHUNK, len(self._backfill)))
-            ]
+            chunk = self._outage.unwritten(now, BACKFILL_CHUNK)
+            if not chunk:
+                return
             try:
                 async with redis.pipeline(transaction=False) as pipe:
-                    for key, expires in chunk:
-                        if expires > now + 1:
-                            pipe.set(key, "1", nx=True, ex=int(expires - now))
+                    for ts, value in chunk:
+                        ttl = int(ts + MAX_SKEW_SECONDS - now) + 2
+                        if ttl > 0:
+                            pipe.set(
+                                nonce_key(REQUEST_NONCE_NAMESPACE, value), "1", nx=True, ex=ttl
+                            )
                     await pipe.execute()
             except (RedisError, OSError, TimeoutError):
-                self._backfill.extendleft(reversed(chunk))  # try again after the next success
-                return
+                return  # tried again after the next request that reaches Redis
+            self._outage.mark_written(chunk)
 
     async def aclose(self) -> None:
         if self._backfill_task is not None:
@@ -266,12 +331,12 @@ class Authenticator:
         check_signature(credentials, partner.secret, request.method, request.raw_path, body)
         if not partner.active:
             raise PartnerSuspendedError("this partner is suspended")
-        return SignedRequest(partner, credentials.nonce)
+        return SignedRequest(partner, credentials.nonce, credentials.ts)
 
     async def admit(self, signed: SignedRequest, scope: str | None) -> Caller:
         """Steps 6 to 8: the nonce, the rate limit, then ``scope`` (any when ``None``)."""
         partner = signed.partner
-        decision = await self._nonce_and_rate(partner, signed.nonce, scope)
+        decision = await self._nonce_and_rate(signed, scope)
         decision.raise_if_denied()
         if scope is not None:
             partner.grant.require(scope)

@@ -60,9 +60,11 @@ def summarise(body: Mapping[str, Any], sensitive: Iterable[str]) -> LicenceSumma
 
 
 class SummaryCache:
-    """Bounded LRU of summaries by licence reference (single event loop)."""
+    """Bounded LRU of summaries by licence reference (single event loop).
+    The bound keeps a worker's memory flat however many licences are
+    scanned (a miss costs one store read)."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self, max_entries: int = 20_000) -> None:
         if max_entries <= 0:
             raise ValueError("max_entries must be positive")
         self._max = max_entries
