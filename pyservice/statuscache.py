@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import logging
 import math
@@ -188,6 +187,9 @@ class StatusLookup:
     record: StatusRecord | None
     layer: Layer
     degraded: bool
+    #: ``status_as_of`` (Unix seconds): when the record was read from the
+    #: store, or the last confirmation if later (0 without a record).
+    as_of: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,11 +348,6 @@ class StatusCache:
             if now - max(cached_at, self._confirmed_at) <= self._max_staleness and (
                 now - cached_at <= self._redis_ttl
             ):
-                if self._confirmed_wall > record.read_at + 1.0:
-                    # Known current as of the confirmation: say so (at most
-                    # one new record per entry per second).
-                    record = dataclasses.replace(record, read_at=self._confirmed_wall)
-                    self._lru[ref] = (record, cached_at)
                 self._lru.move_to_end(ref)
                 m.count(Layer.IN_PROCESS, "hit")
                 return self._served(record, Layer.IN_PROCESS)
@@ -366,7 +363,7 @@ class StatusCache:
             task.add_done_callback(functools.partial(self._load_done, ref))
         result = await asyncio.shield(task)
         if result.record is not None:
-            self._observe_age(result.record)
+            self._observe_age(result.as_of)
         return result
 
     def _load_done(self, ref: bytes, task: asyncio.Future[StatusLookup]) -> None:
@@ -394,7 +391,7 @@ class StatusCache:
                 if shared is not None:
                     m.count(Layer.REDIS, "hit")
                     self._remember(ref, shared, generation)
-                    return StatusLookup(shared, Layer.REDIS, self.degraded)
+                    return StatusLookup(shared, Layer.REDIS, self.degraded, shared.read_at)
                 m.count(Layer.REDIS, "miss")
 
         loop = asyncio.get_running_loop()
@@ -414,14 +411,16 @@ class StatusCache:
         if redis is not None and not redis_failed:
             await self._redis_fill(redis, ref, loaded)
         self._remember(ref, loaded, generation)
-        return StatusLookup(loaded, Layer.STORE, self.degraded)
+        return StatusLookup(loaded, Layer.STORE, self.degraded, loaded.read_at)
 
-    def _observe_age(self, record: StatusRecord) -> None:
-        self._metrics.age.observe(max(0.0, time.time() - record.read_at))
+    def _observe_age(self, as_of: float) -> None:
+        self._metrics.age.observe(max(0.0, time.time() - as_of))
 
     def _served(self, record: StatusRecord, layer: Layer) -> StatusLookup:
-        self._observe_age(record)
-        return StatusLookup(record, layer, self.degraded)
+        # Known current as of the last confirmation, if that is later.
+        as_of = max(record.read_at, self._confirmed_wall)
+        self._observe_age(as_of)
+        return StatusLookup(record, layer, self.degraded, as_of)
 
     def _parse(self, data: bytes) -> StatusRecord | None:
         try:

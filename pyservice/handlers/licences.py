@@ -67,7 +67,7 @@ async def get_status(request: web.Request) -> web.Response:
             "detail": check.detail,
             "since": iso_ms(datetime.fromtimestamp(record.since, UTC)),
             "valid_until": None if record.valid_until is None else record.valid_until.isoformat(),
-            "status_as_of": iso_ms(datetime.fromtimestamp(record.read_at, UTC)),
+            "status_as_of": iso_ms(datetime.fromtimestamp(lookup.as_of, UTC)),
         }
     )
 

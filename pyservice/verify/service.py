@@ -216,7 +216,7 @@ class Verifier:
         if record is None:
             checks.append(Check("licence_ref", False, UNKNOWN_LICENCE))
             return None, None, False
-        return record, datetime.fromtimestamp(record.read_at, UTC), True
+        return record, datetime.fromtimestamp(lookup.as_of, UTC), True
 
     # ---------------------------------------------------------------- QR
 
