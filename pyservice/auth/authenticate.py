@@ -345,6 +345,7 @@ class Authenticator:
             name=partner.name,
             grant=partner.grant,
             single_use_tokens=partner.single_use_tokens,
+            nonce_shared=decision.source == "redis" or self._redis is None,
         )
 
     async def authenticate(self, request: web.Request, scope: str | None) -> Caller:

@@ -114,3 +114,8 @@ class Caller:
     name: str
     grant: Grant
     single_use_tokens: bool = False
+    #: The request's nonce was checked where every worker sees it (Redis,
+    #: or the only process). False while Redis is down (a per-worker check,
+    #: see :data:`READ_ONLY_SCOPES`): then nothing beyond a repeatable
+    #: read-only answer is given, in particular no full disclosure.
+    nonce_shared: bool = True

@@ -170,8 +170,10 @@ class Verifier:
         :mod:`pyservice.partners.disclosure` (``licence:read-full`` and the
         holder's consent: the QR flag or a recorded grant). A full
         disclosure is recorded first; if it cannot be, the masked summary
-        is returned."""
-        if caller is None or not caller.grant.may(READ_FULL):
+        is returned. Masked too while the request's nonce could only be
+        checked by this worker (Redis down): a replay to another worker
+        must not disclose again."""
+        if caller is None or not caller.grant.may(READ_FULL) or not caller.nonce_shared:
             return summary.masked, False
         fields = disclosed_fields(summary.full, summary.masked)
         if not fields:

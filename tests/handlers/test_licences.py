@@ -63,6 +63,22 @@ async def test_licence_type_limits(aiohttp_client: AiohttpClient, settings: Sett
     assert response.status == 403
 
 
+async def test_no_full_disclosure_while_redis_is_down(
+    aiohttp_client: AiohttpClient, settings: Settings, redis_server: RedisServer
+) -> None:
+    holder, ids = await signed_client(aiohttp_client, settings, redis_url=redis_server.url)
+    partner, secret = add_partner(holder.client.app, scopes=("verify:qr", "licence:read-full"))
+    reader = SignedClient(holder.client, partner, secret)
+    token = await qr_token(holder, ids.driving, consent=True)
+    assert (await verify_qr(reader, token))["licence"]["holder"]["id"] == HOLDER_PERSON
+    redis_server.stop()
+    # Admitted on this worker's nonce set only (a replay to another worker
+    # cannot be ruled out): the answer is the masked one.
+    during = await verify_qr(reader, token)
+    assert during["result"] == "VALID"
+    assert during["licence"]["holder"]["id"] == "1101**********002X"
+
+
 async def test_full_disclosure_needs_consent_and_is_audited(
     aiohttp_client: AiohttpClient, settings: Settings
 ) -> None:
