@@ -39,7 +39,7 @@ from pyservice.ledger import service
 from pyservice.ledger.entries import Entry, make_entry
 from pyservice.ledger.service import Ledger
 from pyservice.ledger.verify import verify_ledger
-from pyservice.store.sqlite import SqliteStore
+from pyservice.store.sqlite import BULK_CACHE_MIB, SqliteStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ledger.json"
 
@@ -80,7 +80,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
     tmp = tempfile.TemporaryDirectory(dir=args.dir)
     path = Path(tmp.name) / "ledger.db"
-    store = SqliteStore.open(path)
+    store = SqliteStore.open(path, cache_mib=BULK_CACHE_MIB)
     key = PrivateKey.generate()
     ledger = Ledger(store, key, batch_size=args.batch)
     ledger.load()

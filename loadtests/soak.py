@@ -73,11 +73,15 @@ def main(
         runs: list[dict[str, Any]] = []
         with Sampler(lambda: _sample(env), 5.0) as sampler:
             index = 0
+            lines_needed = rate_lines
             while time.monotonic() + chunk <= deadline:
-                path = write_lines(env.work / "soak.tsv", _chunk_lines(env, tokens, rate_lines))
+                path = write_lines(env.work / "soak.tsv", _chunk_lines(env, tokens, lines_needed))
                 summary = run_wrk(env.base, path, env.work / f"soak-{index}.json", settings)
                 runs.append({k: summary[k] for k in ("rps", "p99_us", "requests", "errors")})
                 index += 1
+                # wrk starts over when the lines run out, and a line sent
+                # twice is a replay (401): the next chunk gets enough.
+                lines_needed = max(lines_needed, int(summary["rps"] * chunk * 1.5))
         samples = sampler.samples
     start = samples[0][0] if samples else 0.0
     steady = [(t, v) for t, v in samples if t - start >= warmup * 60]

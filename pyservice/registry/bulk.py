@@ -49,7 +49,7 @@ from pyservice.errors import MalformedInputError, SidianError
 from pyservice.ledger.service import Ledger
 from pyservice.registry.keys import KeyRing
 from pyservice.registry.service import PreparedLicence, Registry, today_in_china
-from pyservice.store import ImportProgress, UniqueViolationError, open_store
+from pyservice.store import BULK_CACHE_MIB, ImportProgress, UniqueViolationError, open_store
 
 __all__ = [
     "CSV_COLUMNS",
@@ -261,7 +261,7 @@ def _exit_with_parent(parent: int) -> None:
 def _worker_init(data_dir: str, master: bytes) -> None:
     global _worker_registry  # noqa: PLW0603 - one registry per worker process
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    store = open_store(Path(data_dir))
+    store = open_store(Path(data_dir), cache_mib=BULK_CACHE_MIB)
     keyring = KeyRing(store, master)
     _worker_registry = Registry(store, keyring, Ledger(store, keyring.platform_key("ledger")))
 

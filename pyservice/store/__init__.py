@@ -44,9 +44,11 @@ from pyservice.store.base import (
     UniqueViolationError,
     UsageRow,
 )
-from pyservice.store.sqlite import SqliteStore
+from pyservice.store.sqlite import BULK_CACHE_MIB, DEFAULT_CACHE_MIB, SqliteStore
 
 __all__ = [
+    "BULK_CACHE_MIB",
+    "DEFAULT_CACHE_MIB",
     "AnnotationRow",
     "ApplicationDecision",
     "ApplicationRow",
@@ -80,6 +82,8 @@ __all__ = [
 ]
 
 
-def open_store(data_dir: Path) -> Store:
-    """The store for a data directory (SQLite file ``sidian.db``), migrated."""
-    return SqliteStore.open(data_dir / "sidian.db")
+def open_store(data_dir: Path, *, cache_mib: int = DEFAULT_CACHE_MIB) -> Store:
+    """The store for a data directory (SQLite file ``sidian.db``), migrated;
+    ``cache_mib`` of page cache per connection (:data:`BULK_CACHE_MIB` for
+    bulk jobs)."""
+    return SqliteStore.open(data_dir / "sidian.db", cache_mib=cache_mib)

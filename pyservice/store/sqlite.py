@@ -376,21 +376,31 @@ def _application(row: tuple[Any, ...]) -> ApplicationRow:
     )
 
 
+#: SQLite page cache per connection, MiB. A serving worker has about ten
+#: connections (its executor threads and the ledger's): a small cache each
+#: keeps its memory flat as the tables grow. Bulk jobs ask for more.
+DEFAULT_CACHE_MIB: Final = 8
+#: What bulk writers (import, the ledger benchmark) use.
+BULK_CACHE_MIB: Final = 64
+
+
 class SqliteStore:
     """The registry store in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, cache_mib: int = DEFAULT_CACHE_MIB) -> None:
         self.path = path
+        self._cache_kib = cache_mib * 1024
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
 
     @classmethod
-    def open(cls, path: Path) -> SqliteStore:
-        """Open (creating if needed) and migrate."""
+    def open(cls, path: Path, *, cache_mib: int = DEFAULT_CACHE_MIB) -> SqliteStore:
+        """Open (creating if needed) and migrate. ``cache_mib``: SQLite's
+        page cache per connection (one per thread that uses the store)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        store = cls(path)
+        store = cls(path, cache_mib=cache_mib)
         try:
             store.migrate()
         except BaseException:
@@ -417,7 +427,7 @@ class SqliteStore:
         # batches are written back once; the WAL file is truncated after.
         conn.execute("PRAGMA wal_autocheckpoint=16384")
         conn.execute("PRAGMA journal_size_limit=67108864")
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")
         conn.execute("PRAGMA foreign_keys=ON")
         self._local.conn = conn
         return conn
