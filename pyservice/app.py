@@ -209,7 +209,12 @@ async def _verification(app: web.Application) -> AsyncIterator[None]:
         interval=settings.status_poll_interval,
     )
     await follower.start()
-    usage = UsageRecorder(app[STORE], app[LEDGER], app[KEYRING].usage_target)
+    usage = UsageRecorder(
+        app[STORE],
+        app[LEDGER],
+        app[KEYRING].usage_target,
+        interval=settings.usage_flush_interval,
+    )
     await usage.start()
     app[USAGE] = usage
     app[VERIFIER] = Verifier(

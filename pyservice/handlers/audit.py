@@ -47,7 +47,7 @@ def _query(request: web.Request) -> dict[str, str]:
     for name in query:
         if name not in _PARAMETERS:
             raise AuditQueryError(f"unknown query parameter {name[:40]!r}")
-        if name in values:
+        if name in values or len(query.getall(name)) > 1:
             raise AuditQueryError(f"query parameter {name!r} given more than once")
         values[name] = query[name]
     for name, longest in _MAX_LENGTHS.items():
