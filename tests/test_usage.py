@@ -1,22 +1,31 @@
 """Usage records: queued without I/O, written in batches to the
 append-only table with one ``usage.batch`` ledger entry per batch (the
-batch's Merkle root), flushed on close; real SQLite, real ledger."""
+batch's Merkle root), flushed on close; real SQLite, real ledger. And the
+crash window with a real ``sidian serve`` process: after ``kill -9`` every
+record older than the flush interval is stored and ledgered; a SIGTERM
+stores every record."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import sqlite3
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from pyservice import merkle
+from pyservice.audit import verify_usage
 from pyservice.canonical import canonical_json
 from pyservice.crypto import PrivateKey, hmac_sm3
 from pyservice.ledger.service import Ledger
 from pyservice.store import SqliteStore, UsageRow
 from pyservice.usage import UsageRecorder, record_leaf
+from tests.serve_testkit import EXIT_BOUND, reap, serve, stop, wait_ready
 
 
 def target(licence_id: str) -> bytes:
@@ -115,3 +124,83 @@ def test_record_leaf_is_the_canonical_json_of_the_record() -> None:
         "full": False,
     }
     assert record_leaf(row) == merkle.leaf_hash(canonical_json(fields))
+
+
+# ------------------------------------------ a real server: kill -9, SIGTERM --
+
+_CALLS = 25
+
+
+def _stored_calls(data: Path) -> tuple[list[UsageRow], dict[str, object]]:
+    """The ``ledger_sth`` records in the store, and the audit of the trail."""
+    store = SqliteStore.open(data / "sidian.db")
+    try:
+        rows = store.usage_query(endpoint="ledger_sth", limit=10_000)
+        report = verify_usage(store).to_json()
+        ledgered = sum(
+            json.loads(leaf.entry)["count"]
+            for leaf in store.ledger_leaves(0, 1 << 40)
+            if leaf.kind == "usage.batch"
+        )
+        assert ledgered == len(store.usage_query(limit=10_000))  # every record is ledgered
+    finally:
+        store.close()
+    return rows, report
+
+
+def _call(base: str, n: int) -> set[str]:
+    """``n`` public calls; their request ids."""
+    ids = set()
+    for _ in range(n):
+        request = urllib.request.Request(base + "/v1/ledger/sth")  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+            ids.add(response.headers["X-Request-Id"])
+    return ids
+
+
+def test_kill_9_loses_nothing_older_than_the_flush_interval(tmp_path: Path) -> None:
+    base, log, log_file, process = serve(tmp_path, env={"SIDIAN_USAGE_FLUSH_INTERVAL": "0.5"})
+    try:
+        wait_ready(base, process, log)
+        ids = _call(base, _CALLS)
+        time.sleep(1.5)  # longer than the interval (and one batch's write)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=EXIT_BOUND)
+    finally:
+        reap(process)
+        log_file.close()
+    rows, report = _stored_calls(tmp_path / "data")
+    assert {r.request_id for r in rows} == ids
+    assert report["ok"] is True, report
+    assert report["records_checked"] >= _CALLS
+
+
+def test_kill_9_loses_the_records_still_queued(tmp_path: Path) -> None:
+    # The documented window, made wide: nothing is written within the hour.
+    base, log, log_file, process = serve(tmp_path, env={"SIDIAN_USAGE_FLUSH_INTERVAL": "3600"})
+    try:
+        wait_ready(base, process, log)
+        _call(base, _CALLS)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=EXIT_BOUND)
+    finally:
+        reap(process)
+        log_file.close()
+    rows, report = _stored_calls(tmp_path / "data")
+    assert rows == []
+    assert report["ok"] is True, report
+
+
+def test_sigterm_stores_every_record_made_before_it(tmp_path: Path) -> None:
+    base, log, log_file, process = serve(tmp_path, env={"SIDIAN_USAGE_FLUSH_INTERVAL": "3600"})
+    try:
+        wait_ready(base, process, log)
+        ids = _call(base, _CALLS)
+        stop(process, log)  # SIGTERM right after the calls; exit status 0
+    finally:
+        reap(process)
+        log_file.close()
+    rows, report = _stored_calls(tmp_path / "data")
+    assert {r.request_id for r in rows} == ids
+    assert report["ok"] is True, report
