@@ -194,24 +194,27 @@ class UsageRecorder:
         written = 0
         while self._queue:
             batch, self._queue = self._queue[: self._batch_size], self._queue[self._batch_size :]
-            root = merkle.root([record_leaf(row) for row in batch])
-            rows = [replace(row, batch_root=root, batch_pos=i) for i, row in enumerate(batch)]
-            entry = make_entry(
-                {
-                    "kind": "usage.batch",
-                    "root": root.hex(),
-                    "count": len(rows),
-                    "first": rows[0].record_id,
-                    "last": rows[-1].record_id,
-                }
-            )
             try:
-                await self._ledger.run_in_writer(
-                    self._ledger.commit, [entry], RegistryWrites(usage=rows)
-                )
+                # Hashing and the commit run on the ledger's writer thread,
+                # off the event loop.
+                await self._ledger.run_in_writer(self._commit, batch)
             except Exception:
                 self._queue[:0] = batch  # not committed: try again later
                 raise
-            written += len(rows)
-            self.written += len(rows)
+            written += len(batch)
+            self.written += len(batch)
         return written
+
+    def _commit(self, batch: list[UsageRow]) -> None:
+        root = merkle.root([record_leaf(row) for row in batch])
+        rows = [replace(row, batch_root=root, batch_pos=i) for i, row in enumerate(batch)]
+        entry = make_entry(
+            {
+                "kind": "usage.batch",
+                "root": root.hex(),
+                "count": len(rows),
+                "first": rows[0].record_id,
+                "last": rows[-1].record_id,
+            }
+        )
+        self._ledger.commit([entry], RegistryWrites(usage=rows))
