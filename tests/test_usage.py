@@ -208,3 +208,29 @@ def test_sigterm_stores_every_record_made_before_it(tmp_path: Path) -> None:
     rows, report = _stored_calls(tmp_path / "data")
     assert {r.request_id for r in rows} == ids
     assert report["ok"] is True, report
+
+
+async def test_record_ids_are_distinct_random_hex_across_pool_refills(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "sidian.db")
+    ledger = Ledger(store, PrivateKey.generate(), batch_interval=0.01)
+    await ledger.start()
+    usage = UsageRecorder(store, ledger, target, interval=3600, batch_size=5000)
+    n = 3 * 4096 + 7  # past the id pool's refills
+    ids = [
+        usage.record_call(
+            endpoint="ledger_sth",
+            target_id=None,
+            result="200",
+            latency=0.0,
+            request_id=str(i),
+            partner_id=None,
+            client=None,
+        )[0]
+        for i in range(n)
+    ]
+    assert len(set(ids)) == n
+    assert all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+    assert await usage.flush() == n
+    await ledger.close()
+    assert {r.record_id for r in store.usage_records(0, 2 * n)} == set(ids)
+    store.close()
