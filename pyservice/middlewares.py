@@ -146,7 +146,8 @@ def audit_call(request: web.Request, label: str, status: int, elapsed: float) ->
     routes of :data:`UNAUDITED_ROUTES` (``/healthz``, ``/readyz``,
     ``/metrics``, ``/openapi.json``, ``/docs``). A verification handler
     records its own call (with its verdict and receipt,
-    :func:`pyservice.handlers.support.receipt_for`); nothing is added then.
+    :func:`pyservice.handlers.support.receipt_for`; a batch, one per item
+    verified); nothing is added then.
     No I/O: the record is queued (:meth:`UsageRecorder.record_call`)."""
     if label in UNAUDITED_ROUTES or request.get(USAGE_RECORDED, False):
         return
