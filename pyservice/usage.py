@@ -2,13 +2,13 @@
 
 A call queues its record (:meth:`UsageRecorder.record` for a verification,
 which returns the receipt at once; :meth:`UsageRecorder.record_call` for any
-other call, from :func:`pyservice.middlewares.audit_middleware`) — O(1), no
-I/O. A background task writes queued records in batches (every ``interval``
-seconds or ``batch_size`` records): each batch's rows go into the
-append-only ``usage_records`` table **in the same transaction** as one
-``usage.batch`` ledger entry carrying the batch's Merkle root (leaves: the
-canonical JSON of each record, :func:`record_leaf`), its count and first and
-last record ids. A batch is thus stored with its ledger entry or not at all,
+other call, from :func:`pyservice.middlewares.audit_call`) — O(1), no I/O.
+A background task writes queued records in batches (every ``interval``
+seconds, ``SIDIAN_USAGE_FLUSH_INTERVAL``, or ``batch_size`` records): each
+batch's rows go into the append-only ``usage_records`` table **in the same
+transaction** as one ``usage.batch`` ledger entry carrying the batch's Merkle
+root (leaves: the canonical JSON of each record, :func:`record_leaf`), its
+count and first and last record ids. A batch is thus stored with its ledger entry or not at all,
 and a record altered, deleted, added or moved later no longer matches the
 ledger (``sidian audit verify``, :mod:`pyservice.audit`).
 
@@ -19,8 +19,9 @@ is committed whole or not at all). A graceful stop (SIGTERM, SIGINT) flushes
 every queued record before the ledger closes. More than :data:`MAX_QUEUE`
 queued records (the store not keeping up) are dropped and counted.
 
-The licence (or seal) is named by a keyed hash (:meth:`KeyRing.usage_target`),
-never by its id; tokens and holder data never reach a record.
+The licence (or seal) is named by a keyed hash (:meth:`KeyRing.usage_target`,
+computed when the batch is written), never stored by its id; tokens and
+holder data never reach a record.
 """
 
 from __future__ import annotations

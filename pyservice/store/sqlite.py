@@ -252,7 +252,10 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         # Audit queries (GET /v1/audit, a holder's usage list): newest first
         # by time, per partner or per target, with (at, record_id) as the
         # keyset cursor; and the audit of stored batches against the ledger
-        # (sidian audit verify) reads a batch by its root.
+        # (sidian audit verify) reads a batch by its root. (Every call is
+        # recorded now: result may hold an error code longer than the 16
+        # characters migration 5 declared — SQLite does not enforce VARCHAR
+        # lengths; another database needs result VARCHAR(64).)
         "DROP INDEX usage_records_by_at",
         "DROP INDEX usage_records_by_target",
         "CREATE INDEX usage_records_by_at ON usage_records (at, record_id)",
