@@ -36,7 +36,7 @@ from pyservice.appkeys import (
 )
 from pyservice.auth.authenticate import Authenticator
 from pyservice.auth.routes import required_scope
-from pyservice.handlers import ledger, licences, ops, pages, partners, seal, trust, verify
+from pyservice.handlers import audit, ledger, licences, ops, pages, partners, seal, trust, verify
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
@@ -63,7 +63,7 @@ __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger, partners, seal, verify, licences, trust, pages)
+HANDLER_MODULES: Final = (ops, ledger, partners, audit, seal, verify, licences, trust, pages)
 
 
 def create_app(
@@ -209,7 +209,12 @@ async def _verification(app: web.Application) -> AsyncIterator[None]:
         interval=settings.status_poll_interval,
     )
     await follower.start()
-    usage = UsageRecorder(app[STORE], app[LEDGER], app[KEYRING].usage_target)
+    usage = UsageRecorder(
+        app[STORE],
+        app[LEDGER],
+        app[KEYRING].usage_target,
+        interval=settings.usage_flush_interval,
+    )
     await usage.start()
     app[USAGE] = usage
     app[VERIFIER] = Verifier(

@@ -29,6 +29,7 @@ __all__ = [
     "AUTHENTICATOR",
     "CALLER",
     "DISCLOSURES",
+    "ERROR_CODE",
     "KEYRING",
     "LEDGER",
     "METRICS",
@@ -44,6 +45,7 @@ __all__ = [
     "STATUS_CACHE",
     "STORE",
     "USAGE",
+    "USAGE_RECORDED",
     "VERIFIER",
 ]
 
@@ -99,3 +101,11 @@ PARTNER_METRICS = web.AppKey("partner_metrics", PartnerMetrics)
 #: Set by the error middleware on every request; echoed as ``X-Request-Id``
 #: and in every error body.
 REQUEST_ID = web.RequestKey("request_id", str)
+
+#: Set by the error middleware on an error answer: its stable error code
+#: (what the audit record of the call keeps as its result).
+ERROR_CODE = web.RequestKey("error_code", str)
+
+#: Set once a handler has queued the call's usage record itself (a
+#: verification with its receipt): the audit middleware then adds none.
+USAGE_RECORDED = web.RequestKey("usage_recorded", bool)

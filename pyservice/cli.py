@@ -13,6 +13,7 @@ import click
 
 from pyservice import __version__
 from pyservice import workers as workers_module
+from pyservice.audit import verify_usage
 from pyservice.crypto import PublicKey
 from pyservice.errors import SidianError
 from pyservice.ledger import service as ledger_reads
@@ -118,6 +119,16 @@ def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _ledger_public_key(data_dir: Path, public_key: str | None) -> PublicKey:
+    """The trusted ledger key: ``public_key`` (hex SEC1), else the data dir's."""
+    try:
+        if public_key is None:
+            return load_ledger_public_key(data_dir)
+        return PublicKey.from_bytes(bytes.fromhex(public_key))
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot load the ledger public key: {exc}") from exc
+
+
 @main.group()
 def ledger() -> None:
     """The transparency ledger: audit, signed tree heads, proofs."""
@@ -133,15 +144,7 @@ def ledger_verify(data_dir: Path | None, public_key: str | None) -> None:
     """Recompute the whole tree from the stored entries, check every STH
     (signature, root, consistency with the previous one) and report the
     first inconsistency. Exit status 1 if there is one."""
-    path = _data_dir(data_dir)
-    try:
-        key = (
-            load_ledger_public_key(path)
-            if public_key is None
-            else PublicKey.from_bytes(bytes.fromhex(public_key))
-        )
-    except (OSError, ValueError, KeyError) as exc:
-        raise click.ClickException(f"cannot load the ledger public key: {exc}") from exc
+    key = _ledger_public_key(_data_dir(data_dir), public_key)
     store = _open_store(data_dir)
     try:
         report = verify_ledger(store, key)
@@ -204,6 +207,48 @@ def ledger_proof_consistency(data_dir: Path | None, first: int, second: int) -> 
     finally:
         store.close()
     _echo_json(result.to_json())
+
+
+# ----------------------------------------------------------------- audit --
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail of calls (usage records)."""
+
+
+@audit.command("verify")
+@_DATA_DIR_OPTION
+@click.option(
+    "--public-key",
+    help="Trusted ledger public key, hex SEC1 [default: the one recorded in the data dir].",
+)
+@click.option(
+    "--skip-ledger",
+    is_flag=True,
+    help="Do not re-audit the ledger itself (only the records against its entries).",
+)
+def audit_verify(data_dir: Path | None, public_key: str | None, skip_ledger: bool) -> None:
+    """Check the stored usage records against the ledger, batch by batch:
+    each usage.batch entry's records (count, first, last, Merkle root), and
+    that every stored batch is on the ledger; first the ledger itself (as
+    `sidian ledger verify`). Prints a JSON summary; exit status 1 with the
+    failing batches and record ids if anything differs."""
+    key = None if skip_ledger else _ledger_public_key(_data_dir(data_dir), public_key)
+    store = _open_store(data_dir)
+    try:
+        ledger_report = None if key is None else verify_ledger(store, key)
+        report = verify_usage(store)
+    finally:
+        store.close()
+    summary = report.to_json()
+    if ledger_report is not None:
+        summary["ledger"] = ledger_report.to_json()
+    ok = report.ok and (ledger_report is None or ledger_report.ok)
+    summary["ok"] = ok
+    _echo_json(summary)
+    if not ok:
+        sys.exit(1)
 
 
 # ------------------------------------------------------------------ seal --

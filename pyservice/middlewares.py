@@ -4,6 +4,9 @@
   with its final status, including 401s, 404s and rendered 500s; requests
   of an authenticated partner (even if then refused with 403/429) are also
   counted per partner, with bounded labels (:mod:`pyservice.partners.metrics`).
+  It also queues the usage (audit) record of each call
+  (:func:`audit_call`, :mod:`pyservice.usage`), with the final status or
+  error code, 401/403/429 and public pages included.
 - ``error_middleware`` is the one place that maps exceptions to HTTP: it
   assigns the request id and renders the JSON error shape of api.md,
   ``{"error": {"code", "message", "request_id"}}``.
@@ -27,17 +30,27 @@ from aiohttp.typedefs import Handler
 from pyservice.appkeys import (
     AUTHENTICATOR,
     CALLER,
+    ERROR_CODE,
     METRICS,
     PARTNER_ID,
     PARTNER_METRICS,
     REQUEST_ID,
+    USAGE,
+    USAGE_RECORDED,
 )
 from pyservice.auth.routes import AUTHENTICATED, PUBLIC, required_scope
 from pyservice.crypto import PanicException
 from pyservice.errors import SidianError
 from pyservice.responses import json_response
 
-__all__ = ["MIDDLEWARES", "auth_middleware", "error_middleware", "metrics_middleware"]
+__all__ = [
+    "MIDDLEWARES",
+    "UNAUDITED_ROUTES",
+    "audit_call",
+    "auth_middleware",
+    "error_middleware",
+    "metrics_middleware",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +115,67 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = 499  # client went away
         raise
     finally:
-        request.app[METRICS].observe(route_label(request), status, time.perf_counter() - start)
+        label = route_label(request)
+        elapsed = time.perf_counter() - start
+        request.app[METRICS].observe(label, status, elapsed)
         partner = request.get(PARTNER_ID)
         if partner is not None:
             request.app[PARTNER_METRICS].observe(partner, status)
+        audit_call(request, label, status, elapsed)
+
+
+#: Routes whose calls get no audit record: the probes, the metrics scrape,
+#: the API description and its docs page (no partner data, and polled often).
+UNAUDITED_ROUTES: Final = frozenset({"healthz", "readyz", "metrics", "openapi", "docs"})
+
+#: Path prefixes (route templates) whose ``{id}`` names a licence; a
+#: ``{es_id}`` anywhere names a seal.
+_LICENCE_ROUTE_PREFIXES: Final = ("/v1/licences/", "/holder/")
+
+
+def _audit_target(request: web.Request) -> str | None:
+    """The licence id or seal esID the call names in its path, if any."""
+    match_info = request.match_info
+    es_id = match_info.get("es_id")
+    if es_id is not None:
+        return es_id
+    licence_id = match_info.get("id")
+    if licence_id is None:
+        return None
+    resource = match_info.route.resource
+    canonical = "" if resource is None else resource.canonical
+    return licence_id if canonical.startswith(_LICENCE_ROUTE_PREFIXES) else None
+
+
+def audit_call(request: web.Request, label: str, status: int, elapsed: float) -> None:
+    """Queue the usage record of one call (security.md §Audit and evidence),
+    from :func:`metrics_middleware`, which sees every answer with its final
+    status: time, partner (once its signature verified; ``None`` on public
+    routes and for calls refused before that), route name (``unmatched`` for
+    a 404/405), the keyed hash of the licence or seal named in the path, the
+    result (the error code of an error answer, else the HTTP status),
+    latency, request id and client address. Every call is recorded, 4xx
+    included (the evidence of refused access), public pages too, except the
+    routes of :data:`UNAUDITED_ROUTES` (``/healthz``, ``/readyz``,
+    ``/metrics``, ``/openapi.json``, ``/docs``). A verification handler
+    records its own call (with its verdict and receipt,
+    :func:`pyservice.handlers.support.receipt_for`; a batch, one per item
+    verified); nothing is added then.
+    No I/O: the record is queued (:meth:`UsageRecorder.record_call`)."""
+    if label in UNAUDITED_ROUTES or request.get(USAGE_RECORDED, False):
+        return
+    usage = request.app.get(USAGE)
+    if usage is None:  # not started (or already stopped)
+        return
+    usage.record_call(
+        endpoint=label,
+        target_id=_audit_target(request),
+        result=request.get(ERROR_CODE, str(status)) if status >= 400 else str(status),
+        latency=elapsed,
+        request_id=request.get(REQUEST_ID, ""),
+        partner_id=request.get(PARTNER_ID),
+        client=request.remote,
+    )
 
 
 def error_response(request_id: str, status: int, code: str, message: str) -> web.Response:
@@ -114,8 +184,12 @@ def error_response(request_id: str, status: int, code: str, message: str) -> web
     )
 
 
+def _error_code(status: int) -> str:
+    return HTTP_ERROR_CODES.get(status) or ("internal" if status >= 500 else "error")
+
+
 def _http_error(request_id: str, exc: web.HTTPException) -> web.Response:
-    code = HTTP_ERROR_CODES.get(exc.status) or ("internal" if exc.status >= 500 else "error")
+    code = _error_code(exc.status)
     default_text = f"{exc.status}: {exc.reason}"
     message = exc.text if exc.text and exc.text != default_text else exc.reason
     response = error_response(request_id, exc.status, code, message)
@@ -135,7 +209,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         response = _http_error(request_id, exc)
+        request[ERROR_CODE] = _error_code(exc.status)
     except SidianError as exc:
+        request[ERROR_CODE] = exc.code
         if exc.http_status == 503:
             # A dependency is down (Redis, the store): expected, and possibly
             # on every request for a while, so one line and no traceback.
@@ -154,6 +230,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except (Exception, PanicException):
         # A 500 is a bug: log it with the request id, tell the client nothing more.
         log.exception("unhandled error (request %s)", request_id)
+        request[ERROR_CODE] = "internal"
         response = error_response(request_id, 500, "internal", "internal error")
     response.headers["X-Request-Id"] = request_id
     return response

@@ -35,6 +35,9 @@ class Settings:
     ledger_batch_interval: float = 0.5
     #: … or as soon as this many entries wait.
     ledger_batch_size: int = 5000
+    #: Usage (audit) records are written every this many seconds (or per
+    #: 1000): what a ``kill -9`` can lose at most (:mod:`pyservice.usage`).
+    usage_flush_interval: float = 0.5
     #: Redis for the shared status cache and invalidations; ``None`` (unset
     #: or empty): in-process cache only, the embedded default. Not in the
     #: repr: the URL may carry a password.
@@ -67,6 +70,10 @@ class Settings:
         if not 0 < self.ledger_batch_interval <= 3600:
             raise ValueError(
                 f"ledger_batch_interval must be in (0, 3600] s, got {self.ledger_batch_interval}"
+            )
+        if not 0 < self.usage_flush_interval <= 3600:
+            raise ValueError(
+                f"usage_flush_interval must be in (0, 3600] s, got {self.usage_flush_interval}"
             )
         if self.ledger_batch_size <= 0:
             raise ValueError(f"ledger_batch_size must be positive, got {self.ledger_batch_size}")
@@ -101,6 +108,7 @@ class Settings:
             "max_body_bytes": int,
             "ledger_batch_interval": float,
             "ledger_batch_size": int,
+            "usage_flush_interval": float,
             "redis_url": lambda raw: raw or None,
             "workers": int,
             "status_max_staleness": float,

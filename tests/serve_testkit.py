@@ -35,13 +35,21 @@ def serve_two_workers(
 ) -> tuple[str, Path, IO[bytes], subprocess.Popen[bytes]]:
     """``sidian serve --workers 2`` on a free port, logging to serve.log;
     ``env`` adds ``SIDIAN_*`` settings."""
+    return serve(tmp_path, *extra, env=env, workers=2)
+
+
+def serve(
+    tmp_path: Path, *extra: str, env: Mapping[str, str] | None = None, workers: int = 1
+) -> tuple[str, Path, IO[bytes], subprocess.Popen[bytes]]:
+    """``sidian serve --workers N`` on a free port, data in ``tmp_path/data``,
+    logging to serve.log; ``env`` adds ``SIDIAN_*`` settings."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SIDIAN_", "PROMETHEUS_"))}
     environ["TMPDIR"] = str(tmp_path)  # where the metrics directory is made
     environ.update(env or {})
     command = [
-        sys.executable, "-m", "pyservice", "serve",
-        "--port", str(port), "--workers", "2", "--data-dir", str(tmp_path / "data"), *extra,
+        sys.executable, "-m", "pyservice", "serve", "--port", str(port),
+        "--workers", str(workers), "--data-dir", str(tmp_path / "data"), *extra,
     ]  # fmt: skip
     log = tmp_path / "serve.log"
     log_file = log.open("wb")
@@ -49,6 +57,20 @@ def serve_two_workers(
         command, env=environ, stdout=log_file, stderr=log_file, cwd=REPO_ROOT
     )
     return f"http://127.0.0.1:{port}", log, log_file, process
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until ``/readyz`` answers 200 (at most 60 s; the server must not exit)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if get(f"{base}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no answer in 60 s"
+        time.sleep(0.1)
 
 
 def post(

@@ -17,11 +17,12 @@ from pytest_aiohttp import AiohttpClient
 
 from pyservice import merkle, openapi
 from pyservice.app import create_app
-from pyservice.appkeys import LEDGER
+from pyservice.appkeys import LEDGER, USAGE
 from pyservice.ledger.entries import make_entry
 from pyservice.settings import Settings
 from tests.conftest import Client
 from tests.ledger_testkit import entry_fields
+from tests.partner_testkit import SignedClient, add_partner
 from tests.verify_testkit import signed_client
 
 
@@ -200,3 +201,27 @@ async def test_verification_and_licence_responses_match_their_schemas(
         response = await client.request(method.upper(), path, body=payload)
         assert response.status == status, (path, await response.text())
         _operation_schema(document, template, method, status).validate(await response.json())
+
+
+async def test_audit_responses_match_their_schemas(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client, ids = await signed_client(aiohttp_client, settings, scopes=("status:read", "admin"))
+    document = await (await client.get("/openapi.json")).json()
+    assert (await client.get(f"/v1/licences/{ids.business}/status")).status == 200
+    assert (await client.get("/v1/licences/nope/status")).status == 404
+    assert client.client.app is not None
+    await client.client.app[USAGE].flush()
+    other = SignedClient(client.client, *add_partner(client.client.app, scopes=("verify:qr",)))
+    for signer, target, status in [
+        (client, "/v1/audit", 200),
+        (client, "/v1/audit?limit=1", 200),
+        (client, "/v1/audit?limit=0", 400),
+        (other, "/v1/audit", 403),
+    ]:
+        response = await signer.get(target)
+        assert response.status == status, await response.text()
+        body = await response.json()
+        _operation_schema(document, "/v1/audit", "get", status).validate(body)
+        if status == 200:
+            assert body["records"]

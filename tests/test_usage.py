@@ -1,22 +1,33 @@
 """Usage records: queued without I/O, written in batches to the
 append-only table with one ``usage.batch`` ledger entry per batch (the
-batch's Merkle root), flushed on close; real SQLite, real ledger."""
+batch's Merkle root), flushed on close; real SQLite, real ledger. And the
+crash window with a real ``sidian serve`` process: after ``kill -9`` every
+record older than the flush interval is stored and ledgered; a SIGTERM
+stores every record."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pyservice import merkle
+from pyservice.audit import verify_usage
 from pyservice.canonical import canonical_json
 from pyservice.crypto import PrivateKey, hmac_sm3
 from pyservice.ledger.service import Ledger
 from pyservice.store import SqliteStore, UsageRow
 from pyservice.usage import UsageRecorder, record_leaf
+from tests.serve_testkit import EXIT_BOUND, reap, serve, stop, wait_ready
 
 
 def target(licence_id: str) -> bytes:
@@ -115,3 +126,111 @@ def test_record_leaf_is_the_canonical_json_of_the_record() -> None:
         "full": False,
     }
     assert record_leaf(row) == merkle.leaf_hash(canonical_json(fields))
+
+
+# ------------------------------------------ a real server: kill -9, SIGTERM --
+
+_CALLS = 25
+
+
+def _stored_calls(data: Path) -> tuple[list[UsageRow], dict[str, object]]:
+    """The ``ledger_sth`` records in the store, and the audit of the trail."""
+    store = SqliteStore.open(data / "sidian.db")
+    try:
+        rows = store.usage_query(endpoint="ledger_sth", limit=10_000)
+        report = verify_usage(store).to_json()
+        ledgered = sum(
+            json.loads(leaf.entry)["count"]
+            for leaf in store.ledger_leaves(0, 1 << 40)
+            if leaf.kind == "usage.batch"
+        )
+        assert ledgered == len(store.usage_query(limit=10_000))  # every record is ledgered
+    finally:
+        store.close()
+    return rows, report
+
+
+def _call(base: str, n: int) -> set[str]:
+    """``n`` public calls; their request ids."""
+    ids = set()
+    for _ in range(n):
+        request = urllib.request.Request(base + "/v1/ledger/sth")  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+            ids.add(response.headers["X-Request-Id"])
+    return ids
+
+
+def _run_server(
+    tmp_path: Path, interval: str, end: Callable[[subprocess.Popen[bytes], Path], None]
+) -> set[str]:
+    """Serve with this flush interval, make the calls, then ``end`` the
+    server; the calls' request ids."""
+    base, log, log_file, process = serve(tmp_path, env={"SIDIAN_USAGE_FLUSH_INTERVAL": interval})
+    try:
+        wait_ready(base, process, log)
+        ids = _call(base, _CALLS)
+        end(process, log)
+    finally:
+        reap(process)
+        log_file.close()
+    return ids
+
+
+def _kill_9(process: subprocess.Popen[bytes], log: Path) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=EXIT_BOUND)
+
+
+def _kill_9_later(process: subprocess.Popen[bytes], log: Path) -> None:
+    time.sleep(1.5)  # longer than the interval (and one batch's write)
+    _kill_9(process, log)
+
+
+def test_kill_9_loses_nothing_older_than_the_flush_interval(tmp_path: Path) -> None:
+    ids = _run_server(tmp_path, "0.5", _kill_9_later)
+    rows, report = _stored_calls(tmp_path / "data")
+    assert {r.request_id for r in rows} == ids
+    assert report["ok"] is True, report
+    assert report["records_checked"] == len(rows)
+
+
+def test_kill_9_loses_the_records_still_queued(tmp_path: Path) -> None:
+    # The documented window, made wide: nothing is written within the hour.
+    _run_server(tmp_path, "3600", _kill_9)
+    rows, report = _stored_calls(tmp_path / "data")
+    assert rows == []
+    assert report["ok"] is True, report
+
+
+def test_sigterm_stores_every_record_made_before_it(tmp_path: Path) -> None:
+    ids = _run_server(tmp_path, "3600", stop)  # SIGTERM right after the calls; exit status 0
+    rows, report = _stored_calls(tmp_path / "data")
+    assert {r.request_id for r in rows} == ids
+    assert report["ok"] is True, report
+
+
+async def test_record_ids_are_distinct_random_hex_across_pool_refills(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "sidian.db")
+    ledger = Ledger(store, PrivateKey.generate(), batch_interval=0.01)
+    await ledger.start()
+    usage = UsageRecorder(store, ledger, target, interval=3600, batch_size=5000)
+    n = 3 * 4096 + 7  # past the id pool's refills
+    ids = [
+        usage.record_call(
+            endpoint="ledger_sth",
+            target_id=None,
+            result="200",
+            latency=0.0,
+            request_id=str(i),
+            partner_id=None,
+            client=None,
+        )[0]
+        for i in range(n)
+    ]
+    assert len(set(ids)) == n
+    assert all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+    assert await usage.flush() == n
+    await ledger.close()
+    assert {r.record_id for r in store.usage_records(0, 2 * n)} == set(ids)
+    store.close()

@@ -21,7 +21,7 @@ from pyservice.settings import Settings
 from pyservice.workers import run
 from tests.conftest import REPO_ROOT
 from tests.redis_testkit import RedisServer, free_port
-from tests.serve_testkit import get, post, reap, serve_two_workers, stop
+from tests.serve_testkit import get, post, reap, serve_two_workers, stop, wait_ready
 from tests.verify_testkit import seed_with_partner
 
 EXIT_BOUND = 20.0
@@ -172,19 +172,6 @@ def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
     assert "starting a replacement" in log.read_text()
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if get(f"{base}/readyz")[0] == 200:
-                return
-        except OSError:
-            pass
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "no answer in 60 s"
-        time.sleep(0.1)
-
-
 def _verdicts_by_worker(
     base: str, token: str, rounds: int, partner: tuple[str, str]
 ) -> dict[str, set[str]]:
@@ -209,7 +196,7 @@ def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
     )
     with log_file:
         try:
-            _wait_ready(base, process, log)
+            wait_ready(base, process, log)
             status, _, body = post(base, f"/v1/licences/{ids.business}/qr", {}, partner=partner)
             assert status == 200, body
             token = json.loads(body)["token"]

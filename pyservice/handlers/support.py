@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from pyservice import openapi
-from pyservice.appkeys import CALLER, METRICS, REQUEST_ID, USAGE
+from pyservice.appkeys import CALLER, METRICS, REQUEST_ID, USAGE, USAGE_RECORDED
 from pyservice.errors import MalformedInputError
 from pyservice.partners.policy import Caller
 from pyservice.verify.result import CHECK_NAMES, STATUSES, VerificationResult
@@ -52,7 +52,8 @@ def receipt_for(
     started: float,
     full_disclosure: bool = False,
 ) -> None:
-    """Counts the verification and queues its usage record; sets ``receipt``."""
+    """Counts the verification and queues its usage record; sets ``receipt``
+    (and marks the request recorded: the audit middleware adds no second one)."""
     verdict = result.result
     request.app[METRICS].count_verification(kind, verdict)
     caller = caller_of(request)
@@ -66,6 +67,7 @@ def receipt_for(
         client=request.remote,
         full_disclosure=full_disclosure,
     )
+    request[USAGE_RECORDED] = True
 
 
 def request_schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:

@@ -249,6 +249,8 @@ class RegistryWrites:
     annotations: Sequence[AnnotationRow] = ()
     import_progress: ImportProgress | None = None
     seals: Sequence[SealWrite] = ()
+    #: A batch of usage records, stored with its ``usage.batch`` entry.
+    usage: Sequence[UsageRow] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +493,34 @@ class Store(Protocol):
 
     def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
         """Usage records with ``at >= after_at``, oldest first."""
+        ...
+
+    def usage_query(
+        self,
+        *,
+        limit: int,
+        partner_id: str | None = None,
+        target: bytes | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        result: str | None = None,
+        endpoint: str | None = None,
+        before: tuple[int, str] | None = None,
+    ) -> list[UsageRow]:
+        """Usage records matching every given filter (``since <= at <
+        until``, unix ms; ``target`` the keyed hash of a licence or seal),
+        newest first (by ``at``, then ``record_id``), strictly before the
+        keyset cursor ``before = (at, record_id)``, at most ``limit``."""
+        ...
+
+    def usage_batch(self, root: bytes, limit: int) -> list[UsageRow]:
+        """The records stored with this batch root, by ``batch_pos`` (then
+        ``record_id``), at most ``limit``."""
+        ...
+
+    def usage_batch_roots(self, after: bytes, limit: int) -> list[tuple[bytes, int]]:
+        """``(batch_root, record count)`` of the stored batches with a root
+        greater than ``after``, by root, at most ``limit``."""
         ...
 
     def import_progress_save(self, job: ImportProgress) -> None:

@@ -248,8 +248,27 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     ),
     # Migration 5 belongs to the usage/audit work.
     6: sqlite_seals.SEAL_MIGRATION,
+    7: (
+        # Audit queries (GET /v1/audit, a holder's usage list): newest first
+        # by time, per partner or per target, with (at, record_id) as the
+        # keyset cursor; and the audit of stored batches against the ledger
+        # (sidian audit verify) reads a batch by its root. (Every call is
+        # recorded now: result may hold an error code longer than the 16
+        # characters migration 5 declared — SQLite does not enforce VARCHAR
+        # lengths; another database needs result VARCHAR(64).)
+        "DROP INDEX usage_records_by_at",
+        "DROP INDEX usage_records_by_target",
+        "CREATE INDEX usage_records_by_at ON usage_records (at, record_id)",
+        "CREATE INDEX usage_records_by_target ON usage_records (target, at, record_id)",
+        "CREATE INDEX usage_records_by_partner ON usage_records (partner_id, at, record_id)",
+        "CREATE INDEX usage_records_by_batch ON usage_records (batch_root, batch_pos)",
+    ),
 }
 
+_USAGE_COLUMNS: Final = (
+    "record_id, at, partner_id, endpoint, target, result, latency_us, request_id, client, "
+    "full_disclosure, batch_root, batch_pos"
+)
 _LICENCE_COLUMNS: Final = (
     "id, ref, issuer_code, type_code, version, body, signature, kid, status, status_reason, "
     "status_at, valid_until, supersedes, superseded_by, ledger_index, status_idx, issued_at, "
@@ -382,6 +401,29 @@ def _application(row: tuple[Any, ...]) -> ApplicationRow:
 DEFAULT_CACHE_MIB: Final = 8
 #: What bulk writers (import, the ledger benchmark) use.
 BULK_CACHE_MIB: Final = 64
+
+
+def _usage_insert(conn: sqlite3.Connection, rows: Sequence[UsageRow]) -> None:
+    if not rows:
+        return
+    conn.executemany(
+        f"INSERT INTO usage_records ({_USAGE_COLUMNS}) "  # noqa: S608 - fixed columns
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                r.record_id, r.at, r.partner_id, r.endpoint, r.target, r.result, r.latency_us,
+                r.request_id, r.client, int(r.full_disclosure), r.batch_root, r.batch_pos,
+            )
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+def _usage_row(r: tuple[Any, ...]) -> UsageRow:
+    return UsageRow(
+        str(r[0]), int(r[1]), r[2], str(r[3]), None if r[4] is None else bytes(r[4]), str(r[5]),
+        int(r[6]), str(r[7]), r[8], bool(r[9]), bytes(r[10]), int(r[11]),
+    )  # fmt: skip
 
 
 class SqliteStore:
@@ -728,6 +770,7 @@ class SqliteStore:
                 raise UniqueViolationError("annotation sequence number already used") from exc
         if writes.seals:
             sqlite_seals.seal_writes(conn, index, writes.seals)
+        _usage_insert(conn, writes.usage)  # (none: nothing to do)
         job = writes.import_progress
         if job is not None:
             conn.execute("DELETE FROM registry_import_jobs WHERE job_id = ?", (job.job_id,))
@@ -761,19 +804,7 @@ class SqliteStore:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT INTO usage_records (record_id, at, partner_id, endpoint, target, result, "
-                "latency_us, request_id, client, full_disclosure, batch_root, batch_pos) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.record_id, r.at, r.partner_id, r.endpoint, r.target, r.result,
-                        r.latency_us, r.request_id, r.client, int(r.full_disclosure), r.batch_root,
-                        r.batch_pos,
-                    )
-                    for r in rows
-                ],
-            )  # fmt: skip
+            _usage_insert(conn, rows)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -781,18 +812,68 @@ class SqliteStore:
 
     def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
         rows = self._conn().execute(
-            "SELECT record_id, at, partner_id, endpoint, target, result, latency_us, request_id, "
-            "client, full_disclosure, batch_root, batch_pos FROM usage_records WHERE at >= ? "
+            f"SELECT {_USAGE_COLUMNS} FROM usage_records WHERE at >= ? "  # noqa: S608
             "ORDER BY at, record_id LIMIT ?",
             (after_at, limit),
         )
-        return [
-            UsageRow(
-                str(r[0]), int(r[1]), r[2], str(r[3]), r[4], str(r[5]), int(r[6]), str(r[7]),
-                r[8], bool(r[9]), bytes(r[10]), int(r[11]),
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [_usage_row(r) for r in rows]
+
+    def usage_query(
+        self,
+        *,
+        limit: int,
+        partner_id: str | None = None,
+        target: bytes | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        result: str | None = None,
+        endpoint: str | None = None,
+        before: tuple[int, str] | None = None,
+    ) -> list[UsageRow]:
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("partner_id", partner_id),
+            ("target", target),
+            ("result", result),
+            ("endpoint", endpoint),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("at < ?")
+            params.append(until)
+        if before is not None:
+            where.append("(at, record_id) < (?, ?)")
+            params.extend(before)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        params.append(limit)
+        rows = self._conn().execute(
+            f"SELECT {_USAGE_COLUMNS} FROM usage_records {clause}"  # noqa: S608 - fixed columns
+            "ORDER BY at DESC, record_id DESC LIMIT ?",
+            params,
+        )
+        return [_usage_row(r) for r in rows]
+
+    def usage_batch(self, root: bytes, limit: int) -> list[UsageRow]:
+        rows = self._conn().execute(
+            f"SELECT {_USAGE_COLUMNS} FROM usage_records WHERE batch_root = ? "  # noqa: S608
+            "ORDER BY batch_pos, record_id LIMIT ?",
+            (root, limit),
+        )
+        return [_usage_row(r) for r in rows]
+
+    def usage_batch_roots(self, after: bytes, limit: int) -> list[tuple[bytes, int]]:
+        rows = self._conn().execute(
+            "SELECT batch_root, COUNT(*) FROM usage_records WHERE batch_root > ? "
+            "GROUP BY batch_root ORDER BY batch_root LIMIT ?",
+            (after, limit),
+        )
+        return [(bytes(root), int(count)) for root, count in rows]
 
     def import_progress_save(self, job: ImportProgress) -> None:
         """Record a job's position outside a ledger batch (a batch of rejects only)."""

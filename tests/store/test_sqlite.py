@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pyservice import merkle
-from pyservice.store import LeafRow, LedgerConflictError, StoredSth, StoreError, open_store
+from pyservice.store import (
+    LeafRow,
+    LedgerConflictError,
+    StoredSth,
+    StoreError,
+    UsageRow,
+    open_store,
+)
 from pyservice.store.sqlite import LEAF_EPOCH_BITS, MIGRATIONS, SqliteStore
 
 H = bytes(32)
@@ -164,4 +172,113 @@ def test_migration_2_rewrites_leaf_epochs_of_an_existing_log(tmp_path: Path) -> 
         assert store.ledger_leaf_index(leaf) == idx
     epochs = sqlite3.connect(path).execute("SELECT idx, leaf_epoch FROM ledger_leaves").fetchall()
     assert all(epoch == idx >> LEAF_EPOCH_BITS for idx, epoch in epochs)
+    store.close()
+
+
+# ---------------------------------------------------- usage records (mig. 7) --
+
+
+def _usage(i: int, *, partner: str | None, target: bytes | None, at: int) -> UsageRow:
+    return UsageRow(
+        f"{i:024x}", at, partner, "qr" if i % 2 else "licence_status", target,
+        "VALID" if i % 3 else "scope_denied", i, f"r{i}", None, False, bytes([i % 4]) * 32, i,
+    )  # fmt: skip
+
+
+def test_usage_query_filters_newest_first_with_a_keyset_cursor(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    rows = [
+        _usage(i, partner=f"p{i % 3}", target=bytes([i % 2]) * 16, at=1000 + i // 2)
+        for i in range(40)
+    ]
+    store.usage_append(rows)
+
+    def ids(found: list[UsageRow]) -> list[str]:
+        return [r.record_id for r in found]
+
+    def expected(keep: Callable[[UsageRow], bool]) -> list[str]:
+        chosen = sorted((r for r in rows if keep(r)), key=lambda r: (r.at, r.record_id))
+        return ids(chosen[::-1])
+
+    assert ids(store.usage_query(limit=100)) == expected(lambda r: True)
+    assert ids(store.usage_query(limit=100, partner_id="p1")) == expected(
+        lambda r: r.partner_id == "p1"
+    )
+    assert ids(store.usage_query(limit=100, target=b"\x01" * 16, result="VALID")) == expected(
+        lambda r: r.target == b"\x01" * 16 and r.result == "VALID"
+    )
+    assert ids(store.usage_query(limit=100, since=1005, until=1010, endpoint="qr")) == expected(
+        lambda r: 1005 <= r.at < 1010 and r.endpoint == "qr"
+    )
+    # Paging by (at, record_id) visits each record once, even with equal times.
+    seen: list[str] = []
+    before = None
+    while True:
+        page = store.usage_query(limit=3, partner_id="p0", before=before)
+        if not page:
+            break
+        seen.extend(ids(page))
+        before = (page[-1].at, page[-1].record_id)
+    assert seen == expected(lambda r: r.partner_id == "p0")
+    # A batch by its root, in position order; the stored roots with counts.
+    assert ids(store.usage_batch(bytes([1]) * 32, 100)) == ids(
+        [r for r in rows if r.batch_root == bytes([1]) * 32]
+    )
+    assert store.usage_batch_roots(b"", 2) == [(bytes([0]) * 32, 10), (bytes([1]) * 32, 10)]
+    assert store.usage_batch_roots(bytes([1]) * 32, 10) == [
+        (bytes([2]) * 32, 10),
+        (bytes([3]) * 32, 10),
+    ]
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("where", "params", "index"),
+    [
+        ("", (), "usage_records_by_at"),
+        ("WHERE partner_id = ?", ("p",), "usage_records_by_partner"),
+        ("WHERE target = ?", (b"t",), "usage_records_by_target"),
+        (
+            "WHERE target = ? AND (at, record_id) < (?, ?)",
+            (b"t", 5, "x"),
+            "usage_records_by_target",
+        ),
+    ],
+)
+def test_usage_queries_read_an_index_in_order(
+    tmp_path: Path, where: str, params: tuple[object, ...], index: str
+) -> None:
+    open_store(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / "sidian.db")
+    plan = " ".join(
+        str(row[3])
+        for row in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT * FROM usage_records {where} "  # noqa: S608 - fixed text
+            "ORDER BY at DESC, record_id DESC LIMIT 10",
+            params,
+        )
+    )
+    conn.close()
+    assert index in plan
+    assert "TEMP B-TREE" not in plan  # no sort of the matching rows
+
+
+def test_migration_7_keeps_the_records_of_migration_5(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)")
+    for version in range(1, 7):
+        for statement in MIGRATIONS[version]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (version,))
+    conn.commit()
+    conn.close()
+    old = SqliteStore(path)  # not migrated: written as a version-6 service would
+    old.usage_append([_usage(i, partner="p", target=None, at=i) for i in range(3)])
+    old.close()
+    store = SqliteStore.open(path)
+    assert store.schema_version() == 7
+    assert [r.record_id for r in store.usage_query(limit=10, partner_id="p")] == [
+        f"{i:024x}" for i in (2, 1, 0)
+    ]
     store.close()
