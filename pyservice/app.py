@@ -23,6 +23,7 @@ from pyservice.appkeys import (
     LEDGER,
     METRICS,
     OPENAPI_DOCUMENT,
+    PARTNER_ADMIN,
     PARTNER_METRICS,
     PARTNERS,
     REDIS,
@@ -41,6 +42,7 @@ from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
+from pyservice.partners.admin import PartnerAdmin
 from pyservice.partners.applications import Applications
 from pyservice.partners.calendar import WorkCalendar
 from pyservice.partners.disclosure import Disclosures
@@ -233,6 +235,9 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     calendar = WorkCalendar.load(settings.work_calendar)
     app[APPLICATIONS] = Applications(app[STORE], calendar, app[PARTNERS])
     app[DISCLOSURES] = Disclosures(app[STORE])
+    app[PARTNER_ADMIN] = PartnerAdmin(
+        app[PARTNERS], app[DISCLOSURES], app[LEDGER], app[KEYRING].usage_target
+    )
     redis = app[REDIS]
     if redis is None and settings.workers > 1:
         log.warning(

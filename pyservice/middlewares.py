@@ -9,7 +9,9 @@
   ``{"error": {"code", "message", "request_id"}}``.
 - ``auth_middleware`` authenticates the partner of every non-public route
   (:mod:`pyservice.auth.authenticate`) and sets ``request[CALLER]``; a
-  public route gets ``None``. Unrouted requests (404/405) pass through.
+  public route gets ``None``. It also reads the purpose an authenticated
+  caller declares (``X-Sidian-Purpose``) for the usage record. Unrouted
+  requests (404/405) pass through.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from pyservice.appkeys import (
     METRICS,
     PARTNER_ID,
     PARTNER_METRICS,
+    PURPOSE,
     REQUEST_ID,
 )
 from pyservice.auth.routes import AUTHENTICATED, PUBLIC, required_scope
 from pyservice.crypto import PanicException
 from pyservice.errors import SidianError
 from pyservice.responses import json_response
+from pyservice.usage import PURPOSE_HEADER, check_purpose
 
 __all__ = ["MIDDLEWARES", "auth_middleware", "error_middleware", "metrics_middleware"]
 
@@ -160,6 +164,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[PARTNER_ID] = signed.partner.id  # counted per partner from here on
         needed = None if scope == AUTHENTICATED else scope
         request[CALLER] = await authenticator.admit(signed, needed)
+        # The declared purpose goes into the call's usage record (400
+        # malformed_purpose before any work if it is not acceptable).
+        request[PURPOSE] = check_purpose(request.headers.get(PURPOSE_HEADER))
     return await handler(request)
 
 

@@ -9,7 +9,12 @@ record altered or deleted later no longer matches the ledger. Pending
 records are flushed on graceful shutdown.
 
 The licence is named by a keyed hash (:meth:`KeyRing.usage_target`), never
-by its id; tokens and holder data never reach a record.
+by its id; tokens and holder data never reach a record. A partner may
+declare the purpose of a call (``X-Sidian-Purpose``); it is stored with the
+record and is part of its leaf.
+
+:func:`holder_usage` is a holder's view of one licence's records (security.md
+§Audit: who verified it, when, and for what purpose).
 """
 
 from __future__ import annotations
@@ -17,26 +22,65 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from pyservice import merkle
+from pyservice.errors import MalformedInputError
 from pyservice.ledger.service import Ledger
 from pyservice.registry.service import canonical_validated
-from pyservice.store import Store, UsageRow
+from pyservice.store import ApplicationRow, Store, UsageRow
 from pyservice.verify.result import iso_ms
 
-__all__ = ["MAX_QUEUE", "UsageRecorder", "record_leaf"]
+__all__ = [
+    "MAX_PURPOSE_CHARS",
+    "MAX_QUEUE",
+    "MAX_USAGE_PAGE",
+    "PURPOSE_HEADER",
+    "MalformedCursorError",
+    "MalformedPurposeError",
+    "UsageRecorder",
+    "check_purpose",
+    "holder_usage",
+    "parse_cursor",
+    "purpose_in_force",
+    "record_leaf",
+    "usage_cursor",
+    "usage_entry",
+]
 
 log = logging.getLogger(__name__)
 
 #: Records kept in memory at most; past this, new ones are dropped and
 #: counted (the store is not keeping up).
 MAX_QUEUE: Final = 200_000
+#: The header a partner declares a call's purpose with (security.md §Audit:
+#: a holder sees who verified their licence, when and for what purpose).
+PURPOSE_HEADER: Final = "X-Sidian-Purpose"
+MAX_PURPOSE_CHARS: Final = 200
+
+
+class MalformedPurposeError(MalformedInputError):
+    code = "malformed_purpose"
+
+
+def check_purpose(raw: str | None) -> str | None:
+    """A declared purpose: ``None`` if absent or blank, else the stripped
+    text, at most ``MAX_PURPOSE_CHARS`` printable characters (no control
+    characters, no undecodable bytes)."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if len(text) > MAX_PURPOSE_CHARS:
+        raise MalformedPurposeError(f"{PURPOSE_HEADER} is at most {MAX_PURPOSE_CHARS} characters")
+    if not text.isprintable() or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise MalformedPurposeError(f"{PURPOSE_HEADER} must be printable UTF-8 text")
+    return text
 
 
 def record_leaf(row: UsageRow) -> bytes:
@@ -53,6 +97,8 @@ def record_leaf(row: UsageRow) -> bytes:
         "client": row.client,
         "full": row.full_disclosure,
     }
+    if row.purpose is not None:  # records without one keep their original leaf
+        fields["purpose"] = row.purpose
     # Only ASCII keys, strings, integers, booleans and null: the C encoder's
     # output is the RFC 8785 form (see canonical_validated).
     return merkle.leaf_hash(canonical_validated(fields))
@@ -112,6 +158,7 @@ class UsageRecorder:
         partner_id: str | None = None,
         client: str | None = None,
         full_disclosure: bool = False,
+        purpose: str | None = None,
     ) -> dict[str, str]:
         """Queue a record; its receipt ``{"id", "at"}`` for the response."""
         now = time.time()
@@ -127,6 +174,7 @@ class UsageRecorder:
             client=None if client is None else client[:64],
             full_disclosure=full_disclosure,
             batch_root=b"",
+            purpose=purpose,
         )
         if len(self._queue) >= MAX_QUEUE:
             self.dropped += 1
@@ -197,3 +245,90 @@ class UsageRecorder:
             self._unledgered.append(entry)
             log.warning("usage batch stored; its ledger entry will be retried")
             raise
+
+
+# ------------------------------------------------------- a holder's view --
+
+#: Most records one page of a holder's usage list holds.
+MAX_USAGE_PAGE: Final = 100
+_CURSOR: Final = re.compile(r"([0-9]{1,15})\.([0-9a-f]{24})")
+
+
+class MalformedCursorError(MalformedInputError):
+    code = "malformed_cursor"
+
+
+def usage_cursor(row: UsageRow) -> str:
+    """The opaque cursor after ``row`` (newest-first paging)."""
+    return f"{row.at}.{row.record_id}"
+
+
+def parse_cursor(text: str | None) -> tuple[int, str] | None:
+    if text is None or text == "":
+        return None
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise MalformedCursorError("malformed cursor")
+    return int(match.group(1)), match.group(2)
+
+
+def purpose_in_force(applications: Sequence[ApplicationRow], at_ms: int) -> str | None:
+    """The purpose of the partner's access application in force at
+    ``at_ms``: the last one approved at or before then."""
+    best: ApplicationRow | None = None
+    for row in applications:
+        if row.status != "approved" or row.decided_at is None or row.decided_at > at_ms:
+            continue
+        if best is None or best.decided_at is None or row.decided_at >= best.decided_at:
+            best = row
+    return None if best is None else best.purpose
+
+
+def usage_entry(
+    row: UsageRow, partner_name: str | None, applications: Sequence[ApplicationRow]
+) -> dict[str, Any]:
+    """One record as its holder sees it: who (partner id and name; ``None``
+    for the public scan page), when, which endpoint, the result, and the
+    purpose declared with the call, else the one of the partner's approved
+    access application at the time (``purpose_source`` says which)."""
+    purpose, source = row.purpose, "declared"
+    if purpose is None and row.partner_id is not None:
+        purpose, source = purpose_in_force(applications, row.at), "application"
+    return {
+        "id": row.record_id,
+        "at": iso_ms(datetime.fromtimestamp(row.at / 1000, UTC)),
+        "partner": None if row.partner_id is None else {"id": row.partner_id, "name": partner_name},
+        "endpoint": row.endpoint,
+        "result": row.result,
+        "full_disclosure": row.full_disclosure,
+        "purpose": purpose,
+        "purpose_source": None if purpose is None else source,
+    }
+
+
+def holder_usage(
+    store: Store,
+    partner_name: Callable[[str], str | None],
+    target: bytes,
+    cursor: tuple[int, str] | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of one licence's usage records, newest first, and the cursor
+    of the next page (``None``: no more). Store I/O: run it off the loop."""
+    if not 1 <= limit <= MAX_USAGE_PAGE:
+        raise ValueError("limit out of range")
+    rows = store.usage_by_target(target, cursor, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    names: dict[str, str | None] = {}
+    apps: dict[str, list[ApplicationRow]] = {}
+    entries = []
+    for row in rows:
+        pid = row.partner_id
+        if pid is not None and pid not in names:
+            names[pid] = partner_name(pid)
+            apps[pid] = store.applications(status="approved", partner_id=pid)
+        entries.append(
+            usage_entry(row, None if pid is None else names[pid], apps.get(pid or "", []))
+        )
+    return entries, usage_cursor(rows[-1]) if more and rows else None

@@ -208,6 +208,7 @@ class Authenticator:
             name=partner.name,
             grant=partner.grant,
             single_use_tokens=partner.single_use_tokens,
+            holder_key=partner.holder_key,
         )
 
     async def authenticate(self, request: web.Request, scope: str | None) -> Caller:

@@ -2,7 +2,12 @@
 lifecycle): read a status (through the status cache, with
 ``status_as_of``), change it (store → ledger → Redis → PUBLISH via the
 registry hook; 409 for a transition formats.md does not allow), and issue
-a fresh QR token for the holder app."""
+a fresh QR token for the holder app, and list who verified a licence.
+
+The holder endpoints (scope ``holder``: ``POST /v1/licences/{id}/qr``,
+``GET /v1/licences/{id}/usage``) take a holder credential, bound to one
+holder: a licence of another holder, or one that does not exist, gets the
+same 403 ``not_holder`` (no existence leak)."""
 
 from __future__ import annotations
 
@@ -13,14 +18,16 @@ from typing import Any, Final
 from aiohttp import web
 
 from pyservice import openapi
-from pyservice.appkeys import KEYRING, REGISTRY, STATUS_CACHE, VERIFIER
+from pyservice.appkeys import KEYRING, PARTNERS, REGISTRY, STATUS_CACHE, STORE, VERIFIER
 from pyservice.auth.routes import requires
 from pyservice.errors import MalformedInputError, SidianError, StoreUnavailableError
 from pyservice.handlers.support import caller_of, json_body, request_schema, strict_object
+from pyservice.partners.policy import require_holder_of
 from pyservice.qr import DEFAULT_LIFETIME, MAX_LIFETIME, licence_ref, make_token
 from pyservice.registry.errors import UnknownLicenceError
 from pyservice.registry.service import today_in_china
 from pyservice.responses import json_response
+from pyservice.usage import MAX_USAGE_PAGE, holder_usage, parse_cursor
 from pyservice.verify.checks import check_status
 from pyservice.verify.result import iso_ms
 from pyservice.verify.service import in_store
@@ -47,6 +54,13 @@ async def _allowed(request: web.Request, licence_id: str) -> None:
     caller = caller_of(request)
     if caller is not None:
         caller.grant.require_licence(summary.type_code, summary.issuer_code)
+
+
+async def own_licence(request: web.Request, licence_id: str) -> None:
+    """The caller is the holder credential of this licence's holder (403
+    ``not_holder`` otherwise, and for an unknown id alike)."""
+    row = await in_store(request.app[STORE].licence_get, licence_id)
+    require_holder_of(caller_of(request), None if row is None else row.holder_key)
 
 
 @routes.get("/v1/licences/{id}/status", name="licence_status")
@@ -141,6 +155,7 @@ async def issue_qr(request: web.Request) -> web.Response:
     licence_id = _licence_id(request)
     raw = await request.read()
     lifetime, consent = _qr_options(None if not raw.strip() else await json_body(request))
+    await own_licence(request, licence_id)
     token, expires = await fresh_token(request, licence_id, lifetime, consent)
     return json_response(
         {
@@ -149,6 +164,43 @@ async def issue_qr(request: web.Request) -> web.Response:
             "expires_at": iso_ms(datetime.fromtimestamp(expires, UTC)),
         }
     )
+
+
+class MalformedLimitError(MalformedInputError):
+    code = "malformed_limit"
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return 50
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_USAGE_PAGE:
+        raise MalformedLimitError(f"limit must be an integer in 1..{MAX_USAGE_PAGE}")
+    return int(text)
+
+
+@routes.get("/v1/licences/{id}/usage", name="licence_usage")
+@requires("holder")
+async def licence_usage(request: web.Request) -> web.Response:
+    """Who verified the caller's licence, when, with what result and for
+    what declared purpose; newest first, paged with ``cursor``."""
+    licence_id = _licence_id(request)
+    unknown = set(request.query) - {"limit", "cursor"}
+    if unknown:
+        raise MalformedInputError(f"unknown query parameter {sorted(unknown)[0]!r}")
+    limit = _limit(request.query.get("limit"))
+    cursor = parse_cursor(request.query.get("cursor"))
+    await own_licence(request, licence_id)
+    partners = request.app[PARTNERS]
+
+    def name_of(partner_id: str) -> str | None:
+        partner = partners.lookup(partner_id)
+        return None if partner is None else partner.name
+
+    target = request.app[KEYRING].usage_target(licence_id)
+    records, next_cursor = await in_store(
+        holder_usage, request.app[STORE], name_of, target, cursor, limit
+    )
+    return json_response({"id": licence_id, "records": records, "next_cursor": next_cursor})
 
 
 _ID_PARAM: Final = {
@@ -170,6 +222,25 @@ _STATUS_VIEW: Final = strict_object(
         "since": _TIME,
         "valid_until": {"type": ["string", "null"]},
         "status_as_of": _TIME,
+    }
+)
+
+_USAGE_RECORD: Final = strict_object(
+    {
+        "id": {"type": "string"},
+        "at": _TIME,
+        "partner": {
+            "oneOf": [
+                strict_object({"id": {"type": "string"}, "name": {"type": ["string", "null"]}}),
+                {"type": "null"},
+            ],
+            "description": "null: the public scan page",
+        },
+        "endpoint": {"type": "string"},
+        "result": {"type": "string"},
+        "full_disclosure": {"type": "boolean"},
+        "purpose": {"type": ["string", "null"]},
+        "purpose_source": {"enum": ["declared", "application", None]},
     }
 )
 
@@ -255,7 +326,41 @@ OPENAPI: Final = {
                         )
                     ),
                 },
-                **openapi.error_responses(400, 401, 403, 404, 429),
+                **openapi.error_responses(400, 401, 403, 404, 429, 503),
+            },
+        }
+    },
+    "/v1/licences/{id}/usage": {
+        "get": {
+            "operationId": "licence_usage",
+            "tags": ["licences"],
+            "summary": "Who verified the holder's licence, when, and for what purpose",
+            "description": "Holder credential of this licence's holder; another holder's "
+            "licence and an unknown id both get 403 not_holder. Newest first; pass "
+            "next_cursor as cursor for the next page.",
+            "parameters": [
+                _ID_PARAM,
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_USAGE_PAGE},
+                },
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "a page of usage records",
+                    "content": openapi.json_content(
+                        strict_object(
+                            {
+                                "id": {"type": "string"},
+                                "records": {"type": "array", "items": _USAGE_RECORD},
+                                "next_cursor": {"type": ["string", "null"]},
+                            }
+                        )
+                    ),
+                },
+                **openapi.error_responses(400, 401, 403, 429, 503),
             },
         }
     },

@@ -270,6 +270,8 @@ class UsageRow:
     full_disclosure: bool
     batch_root: bytes
     batch_pos: int = 0
+    #: What the partner declared the call was for (``X-Sidian-Purpose``).
+    purpose: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +293,9 @@ class PartnerRow:
     single_use_tokens: bool
     created_at: int
     secret_rotated_at: int
+    #: A holder credential's binding: the keyed hash of its holder's ID
+    #: (as ``LicenceRow.holder_key``); ``None`` for an ordinary partner.
+    holder_key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +496,17 @@ class Store(Protocol):
 
     def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
         """Usage records with ``at >= after_at``, oldest first."""
+        ...
+
+    def usage_by_target(
+        self, target: bytes, before: tuple[int, str] | None, limit: int
+    ) -> list[UsageRow]:
+        """One target's records, newest first (``at``, then ``record_id``,
+        descending), strictly before the cursor ``(at, record_id)`` if given."""
+        ...
+
+    def usage_batch(self, batch_root: bytes) -> list[UsageRow]:
+        """The records of one batch, in ``batch_pos`` order."""
         ...
 
     def import_progress_save(self, job: ImportProgress) -> None:

@@ -248,6 +248,16 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     ),
     # Migration 5 belongs to the usage/audit work.
     6: sqlite_seals.SEAL_MIGRATION,
+    8: (
+        # Holder credentials: a partner-like account bound to one holder by
+        # the keyed hash of the holder's ID (registry_licences.holder_key);
+        # NULL for an ordinary partner.
+        "ALTER TABLE partner_accounts ADD COLUMN holder_key BLOB",
+        # The purpose a partner declared for a call (X-Sidian-Purpose).
+        "ALTER TABLE usage_records ADD COLUMN purpose TEXT",
+        # A holder's usage list: one licence's records, newest first.
+        "CREATE INDEX usage_records_by_target_at ON usage_records (target, at, record_id)",
+    ),
 }
 
 _LICENCE_COLUMNS: Final = (
@@ -257,7 +267,7 @@ _LICENCE_COLUMNS: Final = (
 )
 _PARTNER_COLUMNS: Final = (
     "id, name, contact, status, wrap_nonce, wrapped_secret, scopes, licence_types, issuers, "
-    "rate_per_s, single_use_tokens, created_at, secret_rotated_at"
+    "rate_per_s, single_use_tokens, created_at, secret_rotated_at, holder_key"
 )
 _APPLICATION_COLUMNS: Final = (
     "id, partner_id, purpose, scopes, licence_types, issuers, status, submitted_at, due_at, "
@@ -351,7 +361,21 @@ def _partner(row: tuple[Any, ...]) -> PartnerRow:
         single_use_tokens=bool(row[10]),
         created_at=int(row[11]),
         secret_rotated_at=int(row[12]),
+        holder_key=None if row[13] is None else bytes(row[13]),
     )
+
+
+_USAGE_COLUMNS: Final = (
+    "record_id, at, partner_id, endpoint, target, result, latency_us, request_id, client, "
+    "full_disclosure, batch_root, batch_pos, purpose"
+)
+
+
+def _usage(r: tuple[Any, ...]) -> UsageRow:
+    return UsageRow(
+        str(r[0]), int(r[1]), r[2], str(r[3]), r[4], str(r[5]), int(r[6]), str(r[7]),
+        r[8], bool(r[9]), bytes(r[10]), int(r[11]), r[12],
+    )  # fmt: skip
 
 
 def _application(row: tuple[Any, ...]) -> ApplicationRow:
@@ -753,13 +777,13 @@ class SqliteStore:
         try:
             conn.executemany(
                 "INSERT INTO usage_records (record_id, at, partner_id, endpoint, target, result, "
-                "latency_us, request_id, client, full_disclosure, batch_root, batch_pos) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "latency_us, request_id, client, full_disclosure, batch_root, batch_pos, purpose) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.record_id, r.at, r.partner_id, r.endpoint, r.target, r.result,
                         r.latency_us, r.request_id, r.client, int(r.full_disclosure), r.batch_root,
-                        r.batch_pos,
+                        r.batch_pos, r.purpose,
                     )
                     for r in rows
                 ],
@@ -771,18 +795,31 @@ class SqliteStore:
 
     def usage_records(self, after_at: int, limit: int) -> list[UsageRow]:
         rows = self._conn().execute(
-            "SELECT record_id, at, partner_id, endpoint, target, result, latency_us, request_id, "
-            "client, full_disclosure, batch_root, batch_pos FROM usage_records WHERE at >= ? "
+            f"SELECT {_USAGE_COLUMNS} FROM usage_records WHERE at >= ? "  # noqa: S608
             "ORDER BY at, record_id LIMIT ?",
             (after_at, limit),
         )
-        return [
-            UsageRow(
-                str(r[0]), int(r[1]), r[2], str(r[3]), r[4], str(r[5]), int(r[6]), str(r[7]),
-                r[8], bool(r[9]), bytes(r[10]), int(r[11]),
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [_usage(r) for r in rows]
+
+    def usage_by_target(
+        self, target: bytes, before: tuple[int, str] | None, limit: int
+    ) -> list[UsageRow]:
+        at, record_id = (1 << 62, "") if before is None else before
+        rows = self._conn().execute(
+            f"SELECT {_USAGE_COLUMNS} FROM usage_records WHERE target = ? "  # noqa: S608
+            "AND (at < ? OR (at = ? AND record_id < ?)) "
+            "ORDER BY at DESC, record_id DESC LIMIT ?",
+            (target, at, at, record_id, limit),
+        )
+        return [_usage(r) for r in rows]
+
+    def usage_batch(self, batch_root: bytes) -> list[UsageRow]:
+        rows = self._conn().execute(
+            f"SELECT {_USAGE_COLUMNS} FROM usage_records WHERE batch_root = ? "  # noqa: S608
+            "ORDER BY batch_pos",
+            (batch_root,),
+        )
+        return [_usage(r) for r in rows]
 
     def import_progress_save(self, job: ImportProgress) -> None:
         """Record a job's position outside a ledger batch (a batch of rejects only)."""
@@ -1052,7 +1089,7 @@ class SqliteStore:
     def partner_add(self, row: PartnerRow) -> None:
         self._insert(
             f"INSERT INTO partner_accounts ({_PARTNER_COLUMNS}) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.id,
                 row.name,
@@ -1067,6 +1104,7 @@ class SqliteStore:
                 int(row.single_use_tokens),
                 row.created_at,
                 row.secret_rotated_at,
+                row.holder_key,
             ),
             f"partner {row.id}",
         )

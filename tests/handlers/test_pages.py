@@ -28,7 +28,7 @@ __all__ = ["browser"]  # the fixture
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ThreadedServer, Seeded]]:
-    app, ids = seeded_app(Settings(data_dir=tmp_path / "data"))
+    app, ids = seeded_app(Settings(data_dir=tmp_path / "data", demo_pages=True))
     with ThreadedServer(app) as server:
         yield server, ids
 
