@@ -14,6 +14,15 @@ from tests.conftest import Client
 from tests.partner_testkit import BUSINESS_LICENCE, DRIVING_LICENCE, SignedClient, add_partner
 
 
+def _partner_and_admin(
+    client: Client, scopes: tuple[str, ...]
+) -> tuple[SignedClient, SignedClient]:
+    """A partner with ``scopes`` and an admin partner, each signing its requests."""
+    partner = SignedClient(client, *add_partner(client.app, scopes=scopes))
+    admin = SignedClient(client, *add_partner(client.app, scopes=("admin",)))
+    return partner, admin
+
+
 async def _checked(
     client: Client, response: ClientResponse, path: str, method: str, status: int
 ) -> Any:
@@ -28,10 +37,8 @@ async def _checked(
 
 
 async def test_apply_review_and_the_grant_takes_effect(client: Client) -> None:
-    pid, secret = add_partner(client.app, scopes=("status:read",))
-    partner = SignedClient(client, pid, secret)
-    admin_id, admin_secret = add_partner(client.app, scopes=("admin",))
-    admin = SignedClient(client, admin_id, admin_secret)
+    partner, admin = _partner_and_admin(client, ("status:read",))
+    pid, secret, admin_id = partner.partner, partner.secret, admin.partner
 
     filed = await _checked(
         client,
@@ -108,10 +115,8 @@ async def test_apply_review_and_the_grant_takes_effect(client: Client) -> None:
 
 
 async def test_rejection_and_bad_requests(client: Client) -> None:
-    pid, secret = add_partner(client.app, scopes=("status:read",))
-    partner = SignedClient(client, pid, secret)
-    admin_id, admin_secret = add_partner(client.app, scopes=("admin",))
-    admin = SignedClient(client, admin_id, admin_secret)
+    partner, admin = _partner_and_admin(client, ("status:read",))
+    pid = partner.partner
     filed = await (
         await partner.post_json(
             "/v1/partner/applications", {"purpose": "p", "scopes": ["licence:read-full"]}
@@ -166,10 +171,8 @@ async def _code(response: ClientResponse) -> str:
 
 
 async def test_admin_suspends_resumes_and_rotates_a_partner(client: Client) -> None:
-    pid, secret = add_partner(client.app, scopes=("status:read",))
-    partner = SignedClient(client, pid, secret)
-    admin_id, admin_secret = add_partner(client.app, scopes=("admin",))
-    admin = SignedClient(client, admin_id, admin_secret)
+    partner, admin = _partner_and_admin(client, ("status:read",))
+    pid, secret, admin_id = partner.partner, partner.secret, admin.partner
     # the partner's own signed request works (empty list of applications)
     assert (await partner.get("/v1/partner/applications")).status == 200
 
@@ -234,10 +237,8 @@ async def test_admin_suspends_resumes_and_rotates_a_partner(client: Client) -> N
 
 
 async def test_admin_partner_endpoints_refuse_the_unauthorised(client: Client) -> None:
-    pid, secret = add_partner(client.app, scopes=("verify:qr", "status:read"))
-    partner = SignedClient(client, pid, secret)
-    admin_id, admin_secret = add_partner(client.app, scopes=("admin",))
-    admin = SignedClient(client, admin_id, admin_secret)
+    partner, admin = _partner_and_admin(client, ("verify:qr", "status:read"))
+    admin_id = admin.partner
     paths = [
         ("GET", f"/v1/admin/partners/{admin_id}"),
         ("POST", f"/v1/admin/partners/{admin_id}/suspend"),
