@@ -37,7 +37,7 @@ from pyservice.appkeys import APPLICATIONS, CALLER, LEDGER, PARTNER_ADMIN, PARTN
 from pyservice.auth.routes import authenticated, requires
 from pyservice.errors import MalformedInputError
 from pyservice.partners.applications import APPLICATION_STATUSES, application_json
-from pyservice.partners.policy import AccessDeniedError, Caller
+from pyservice.partners.policy import Caller
 from pyservice.responses import json_response
 
 __all__ = ["OPENAPI", "routes"]
@@ -46,10 +46,6 @@ routes = web.RouteTableDef()
 
 _T = TypeVar("_T")
 _MAX_LIST: Final = 200
-
-
-class NotAPartnerError(AccessDeniedError):
-    code = "not_a_partner"
 
 
 def _caller(request: web.Request) -> Caller:
@@ -104,8 +100,6 @@ def _now_ms() -> int:
 async def partner_apply(request: web.Request) -> web.Response:
     """File an access application for the calling partner."""
     caller = _caller(request)
-    if caller.holder_key is not None:
-        raise NotAPartnerError("a holder credential cannot apply for access")
     body = await _body(request)
     row = await _run(
         request.app[APPLICATIONS].apply,
