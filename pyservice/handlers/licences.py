@@ -173,7 +173,12 @@ class MalformedLimitError(MalformedInputError):
 def _limit(text: str | None) -> int:
     if text is None:
         return 50
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_USAGE_PAGE:
+    if (
+        not 1 <= len(text) <= 3
+        or not text.isascii()
+        or not text.isdigit()
+        or not 1 <= int(text) <= MAX_USAGE_PAGE
+    ):
         raise MalformedLimitError(f"limit must be an integer in 1..{MAX_USAGE_PAGE}")
     return int(text)
 

@@ -2,10 +2,12 @@
 ledger entry (security.md §Audit: traceable, usable as evidence).
 
 The CLI (``sidian partner …``, ``sidian holder add``) and the admin HTTP
-endpoints share this code. Every action first checks that its subject
-exists, then commits its ledger entry, then changes the store: an action
-that happened always has its entry (an entry whose store write then failed
-names an attempted action; the error says so to the caller).
+endpoints share this code. Every change to an existing partner or consent
+first checks that its subject exists, then commits its ledger entry, then
+changes the store: an action that happened always has its entry (an entry
+whose store write then failed names an attempted action; the error says so
+to the caller). An addition is entered right after its row is written (the
+id is made there); if that entry fails, the new credentials are not shown.
 
 Entries (:mod:`pyservice.ledger.entries`); ``actor`` is ``cli:<user>`` or
 ``partner:<id>`` of the admin partner:

@@ -262,6 +262,8 @@ async def test_usage_and_purpose_bad_input_is_400(
         (f"{base}?limit=101", "malformed_limit"),
         (f"{base}?limit=x", "malformed_limit"),
         (f"{base}?limit=%EF%BC%91", "malformed_limit"),  # a full-width digit one
+        (f"{base}?limit={'9' * 5000}", "malformed_limit"),  # past int()'s digit limit
+        (f"{base}?limit=", "malformed_limit"),
         (f"{base}?cursor=abc", "malformed_cursor"),
         (f"{base}?cursor=1.{'g' * 24}", "malformed_cursor"),
         (f"{base}?colour=red", "malformed_input"),
