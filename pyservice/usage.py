@@ -251,7 +251,7 @@ class UsageRecorder:
 
 #: Most records one page of a holder's usage list holds.
 MAX_USAGE_PAGE: Final = 100
-_CURSOR: Final = re.compile(r"([0-9]{1,15})\.([0-9a-f]{24})")
+_CURSOR: Final = re.compile(r"(0|[1-9][0-9]{0,14})\.([0-9a-f]{24})")
 
 
 class MalformedCursorError(MalformedInputError):

@@ -10,6 +10,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyservice import merkle
 from pyservice.canonical import canonical_json
@@ -229,3 +231,26 @@ def test_holder_usage_pages_newest_first(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="limit"):
         holder_usage(store, names.get, b"\x01" * 16, None, 0)
     store.close()
+
+
+@given(st.text(max_size=300))
+def test_check_purpose_accepts_or_refuses_never_fails_otherwise(raw: str) -> None:
+    try:
+        purpose = check_purpose(raw)
+    except MalformedPurposeError:
+        return
+    if purpose is not None:
+        assert 0 < len(purpose) <= MAX_PURPOSE_CHARS
+        assert purpose.isprintable()
+        assert purpose == purpose.strip()
+
+
+@given(st.one_of(st.text(max_size=60), st.from_regex(r"[0-9]{1,16}\.[0-9a-f]{23,25}")))
+def test_parse_cursor_accepts_only_its_own_form(text: str) -> None:
+    try:
+        parsed = parse_cursor(text)
+    except MalformedCursorError:
+        return
+    if parsed is not None:
+        at, record_id = parsed
+        assert f"{at}.{record_id}" == text
