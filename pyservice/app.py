@@ -37,7 +37,17 @@ from pyservice.appkeys import (
 )
 from pyservice.auth.authenticate import Authenticator
 from pyservice.auth.routes import required_scope
-from pyservice.handlers import ledger, licences, ops, pages, partners, seal, trust, verify
+from pyservice.handlers import (
+    consents,
+    ledger,
+    licences,
+    ops,
+    pages,
+    partners,
+    seal,
+    trust,
+    verify,
+)
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
@@ -65,7 +75,17 @@ __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger, partners, seal, verify, licences, trust, pages)
+HANDLER_MODULES: Final = (
+    ops,
+    ledger,
+    partners,
+    seal,
+    verify,
+    licences,
+    consents,
+    trust,
+    pages,
+)
 
 
 def create_app(

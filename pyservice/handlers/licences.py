@@ -32,14 +32,14 @@ from pyservice.verify.checks import check_status
 from pyservice.verify.result import iso_ms
 from pyservice.verify.service import in_store
 
-__all__ = ["OPENAPI", "routes"]
+__all__ = ["ID_PARAM", "OPENAPI", "fresh_token", "licence_id_of", "own_licence", "routes"]
 
 routes = web.RouteTableDef()
 
 _MAX_ID: Final = 200
 
 
-def _licence_id(request: web.Request) -> str:
+def licence_id_of(request: web.Request) -> str:
     licence_id = request.match_info["id"]
     if not 1 <= len(licence_id) <= _MAX_ID:
         raise MalformedInputError(f"licence id must be 1..{_MAX_ID} characters")
@@ -67,7 +67,7 @@ async def own_licence(request: web.Request, licence_id: str) -> None:
 @requires("status:read")
 async def get_status(request: web.Request) -> web.Response:
     """A licence's status, with when it was read from the store."""
-    licence_id = _licence_id(request)
+    licence_id = licence_id_of(request)
     lookup = await request.app[STATUS_CACHE].lookup(licence_ref(licence_id))
     record = lookup.record
     if record is None or record.licence_id != licence_id:
@@ -90,7 +90,7 @@ async def get_status(request: web.Request) -> web.Response:
 @requires("status:write")
 async def set_status(request: web.Request) -> web.Response:
     """Change a licence's status (``{"status", "reason"}``)."""
-    licence_id = _licence_id(request)
+    licence_id = licence_id_of(request)
     obj = await json_body(request)
     if not isinstance(obj, dict) or set(obj) != {"status", "reason"}:
         raise MalformedInputError('request must be {"status": ..., "reason": ...}')
@@ -152,7 +152,7 @@ async def fresh_token(
 @requires("holder")
 async def issue_qr(request: web.Request) -> web.Response:
     """A fresh QR token (default lifetime 180 s)."""
-    licence_id = _licence_id(request)
+    licence_id = licence_id_of(request)
     raw = await request.read()
     lifetime, consent = _qr_options(None if not raw.strip() else await json_body(request))
     await own_licence(request, licence_id)
@@ -188,7 +188,7 @@ def _limit(text: str | None) -> int:
 async def licence_usage(request: web.Request) -> web.Response:
     """Who verified the caller's licence, when, with what result and for
     what declared purpose; newest first, paged with ``cursor``."""
-    licence_id = _licence_id(request)
+    licence_id = licence_id_of(request)
     unknown = set(request.query) - {"limit", "cursor"}
     if unknown:
         raise MalformedInputError(f"unknown query parameter {sorted(unknown)[0]!r}")
@@ -208,7 +208,7 @@ async def licence_usage(request: web.Request) -> web.Response:
     return json_response({"id": licence_id, "records": records, "next_cursor": next_cursor})
 
 
-_ID_PARAM: Final = {
+ID_PARAM: Final = {
     "name": "id",
     "in": "path",
     "required": True,
@@ -255,7 +255,7 @@ OPENAPI: Final = {
             "operationId": "licence_status",
             "tags": ["licences"],
             "summary": "A licence's status, with status_as_of",
-            "parameters": [_ID_PARAM],
+            "parameters": [ID_PARAM],
             "responses": {
                 "200": {"description": "the status", "content": openapi.json_content(_STATUS_VIEW)},
                 **openapi.error_responses(400, 401, 403, 404, 429, 503),
@@ -265,7 +265,7 @@ OPENAPI: Final = {
             "operationId": "licence_set_status",
             "tags": ["licences"],
             "summary": "Change a licence's status",
-            "parameters": [_ID_PARAM],
+            "parameters": [ID_PARAM],
             "requestBody": {
                 "required": True,
                 "content": openapi.json_content(
@@ -305,7 +305,7 @@ OPENAPI: Final = {
             "operationId": "licence_qr",
             "tags": ["licences"],
             "summary": "A fresh QR token for the holder (default lifetime 180 s)",
-            "parameters": [_ID_PARAM],
+            "parameters": [ID_PARAM],
             "requestBody": {
                 "required": False,
                 "content": openapi.json_content(
@@ -344,7 +344,7 @@ OPENAPI: Final = {
             "licence and an unknown id both get 403 not_holder. Newest first; pass "
             "next_cursor as cursor for the next page.",
             "parameters": [
-                _ID_PARAM,
+                ID_PARAM,
                 {
                     "name": "limit",
                     "in": "query",

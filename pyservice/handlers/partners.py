@@ -300,20 +300,16 @@ def _operation(
     parameters: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = _AUTH_ERRORS,
 ) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "operationId": operation_id,
-        "tags": [tag],
-        "summary": summary,
-        "responses": {
-            str(ok_status): {"description": summary, "content": openapi.json_content(ok_schema)},
-            **openapi.error_responses(*errors),
-        },
-    }
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": openapi.json_content(body)}
-    return op
+    return openapi.operation(
+        operation_id,
+        tag,
+        summary,
+        ok_status,
+        ok_schema,
+        errors=errors,
+        body=body,
+        parameters=parameters,
+    )
 
 
 _APPLY_BODY: Final = {

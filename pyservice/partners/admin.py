@@ -37,7 +37,12 @@ from typing import Any
 from pyservice.ledger.entries import make_entry
 from pyservice.ledger.service import Ledger
 from pyservice.partners.disclosure import Disclosures
-from pyservice.partners.registry import NewPartner, Partner, PartnerRegistry
+from pyservice.partners.registry import (
+    NewPartner,
+    Partner,
+    PartnerRegistry,
+    UnknownPartnerError,
+)
 from pyservice.store import ConsentRow
 
 __all__ = ["PartnerAdmin"]
@@ -123,8 +128,10 @@ class PartnerAdmin:
         expires_at_ms: int | None = None,
         now_ms: int | None = None,
     ) -> tuple[ConsentRow, int]:
-        """Record a holder's consent to full disclosure to one partner."""
-        self.partners.get(partner_id)
+        """Record a holder's consent to full disclosure to one partner (a
+        holder credential is no partner: :class:`UnknownPartnerError`)."""
+        if self.partners.get(partner_id).holder_key is not None:
+            raise UnknownPartnerError(f"no partner {partner_id}")
         self.disclosures.check_consent(licence_id, expires_at_ms, now_ms)
         index = self._log(
             {
