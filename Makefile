@@ -89,7 +89,7 @@ $(EXTENSION): $(DEPS_STAMP) $(RUST_SOURCES) pyproject.toml
 # demo data set (sidian init --demo) so there is something to verify.
 run: build
 	@[ -f $(DATA_DIR)/sidian.db ] || $(BIN)/sidian init --demo --data-dir $(DATA_DIR)
-	$(BIN)/sidian serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+	SIDIAN_DEMO_PAGES=1 $(BIN)/sidian serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 # Every check runs even if an earlier one fails (-k); the exit code is
 # non-zero if any failed. pytest runs last so its summary ends the output.

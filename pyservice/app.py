@@ -23,6 +23,7 @@ from pyservice.appkeys import (
     LEDGER,
     METRICS,
     OPENAPI_DOCUMENT,
+    PARTNER_ADMIN,
     PARTNER_METRICS,
     PARTNERS,
     REDIS,
@@ -36,11 +37,23 @@ from pyservice.appkeys import (
 )
 from pyservice.auth.authenticate import Authenticator
 from pyservice.auth.routes import required_scope
-from pyservice.handlers import audit, ledger, licences, ops, pages, partners, seal, trust, verify
+from pyservice.handlers import (
+    audit,
+    consents,
+    ledger,
+    licences,
+    ops,
+    pages,
+    partners,
+    seal,
+    trust,
+    verify,
+)
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
 from pyservice.middlewares import MIDDLEWARES
+from pyservice.partners.admin import PartnerAdmin
 from pyservice.partners.applications import Applications
 from pyservice.partners.calendar import WorkCalendar
 from pyservice.partners.disclosure import Disclosures
@@ -63,7 +76,18 @@ __all__ = ["HANDLER_MODULES", "create_app", "status_cache_ctx"]
 log = logging.getLogger(__name__)
 
 #: Each handler module exports ``routes`` and ``OPENAPI`` (its operations).
-HANDLER_MODULES: Final = (ops, ledger, partners, audit, seal, verify, licences, trust, pages)
+HANDLER_MODULES: Final = (
+    ops,
+    ledger,
+    partners,
+    audit,
+    seal,
+    verify,
+    licences,
+    consents,
+    trust,
+    pages,
+)
 
 
 def create_app(
@@ -238,6 +262,9 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     calendar = WorkCalendar.load(settings.work_calendar)
     app[APPLICATIONS] = Applications(app[STORE], calendar, app[PARTNERS])
     app[DISCLOSURES] = Disclosures(app[STORE])
+    app[PARTNER_ADMIN] = PartnerAdmin(
+        app[PARTNERS], app[DISCLOSURES], app[LEDGER], app[KEYRING].usage_target
+    )
     redis = app[REDIS]
     if redis is None and settings.workers > 1:
         log.warning(

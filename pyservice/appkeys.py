@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from pyservice.auth.authenticate import Authenticator
 from pyservice.ledger.service import Ledger
 from pyservice.metrics import HttpMetrics
+from pyservice.partners.admin import PartnerAdmin
 from pyservice.partners.applications import Applications
 from pyservice.partners.disclosure import Disclosures
 from pyservice.partners.metrics import PartnerMetrics
@@ -35,8 +36,10 @@ __all__ = [
     "METRICS",
     "OPENAPI_DOCUMENT",
     "PARTNERS",
+    "PARTNER_ADMIN",
     "PARTNER_ID",
     "PARTNER_METRICS",
+    "PURPOSE",
     "REDIS",
     "REGISTRY",
     "REQUEST_ID",
@@ -88,6 +91,10 @@ AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 #: verification on worker threads).
 SEAL_REGISTRY = web.AppKey("seal_registry", SealRegistry)
 
+#: Partner and consent administration, each action a ledger entry (run on
+#: the ledger's writer thread).
+PARTNER_ADMIN = web.AppKey("partner_admin", PartnerAdmin)
+
 #: Set by the auth middleware: the authenticated partner, or None on a
 #: public route.
 CALLER: web.RequestKey[Caller | None] = web.RequestKey("caller")
@@ -95,6 +102,8 @@ CALLER: web.RequestKey[Caller | None] = web.RequestKey("caller")
 #: Set by the auth middleware once a request's signature is verified: the
 #: partner's id (also for requests it then refuses with 403 or 429).
 PARTNER_ID = web.RequestKey("partner_id", str)
+#: The purpose an authenticated caller declared (``X-Sidian-Purpose``), if any.
+PURPOSE: web.RequestKey[str | None] = web.RequestKey("purpose")
 #: Per-partner request counts with bounded labels (top partners, "other").
 PARTNER_METRICS = web.AppKey("partner_metrics", PartnerMetrics)
 

@@ -12,7 +12,9 @@
   ``{"error": {"code", "message", "request_id"}}``.
 - ``auth_middleware`` authenticates the partner of every non-public route
   (:mod:`pyservice.auth.authenticate`) and sets ``request[CALLER]``; a
-  public route gets ``None``. Unrouted requests (404/405) pass through.
+  public route gets ``None``. It also reads the purpose an authenticated
+  caller declares (``X-Sidian-Purpose``) for the usage record. Unrouted
+  requests (404/405) pass through.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pyservice.appkeys import (
     METRICS,
     PARTNER_ID,
     PARTNER_METRICS,
+    PURPOSE,
     REQUEST_ID,
     USAGE,
     USAGE_RECORDED,
@@ -42,6 +45,7 @@ from pyservice.auth.routes import AUTHENTICATED, PUBLIC, required_scope
 from pyservice.crypto import PanicException
 from pyservice.errors import SidianError
 from pyservice.responses import json_response
+from pyservice.usage import PURPOSE_HEADER, check_purpose
 
 __all__ = [
     "MIDDLEWARES",
@@ -154,7 +158,7 @@ def audit_call(request: web.Request, label: str, status: int, elapsed: float) ->
     routes and for calls refused before that), route name (``unmatched`` for
     a 404/405), the keyed hash of the licence or seal named in the path, the
     result (the error code of an error answer, else the HTTP status),
-    latency, request id and client address. Every call is recorded, 4xx
+    latency, request id, client address and the declared purpose. Every call is recorded, 4xx
     included (the evidence of refused access), public pages too, except the
     routes of :data:`UNAUDITED_ROUTES` (``/healthz``, ``/readyz``,
     ``/metrics``, ``/openapi.json``, ``/docs``). A verification handler
@@ -175,6 +179,7 @@ def audit_call(request: web.Request, label: str, status: int, elapsed: float) ->
         request_id=request.get(REQUEST_ID, ""),
         partner_id=request.get(PARTNER_ID),
         client=request.remote,
+        purpose=request.get(PURPOSE),
     )
 
 
@@ -250,6 +255,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[PARTNER_ID] = signed.partner.id  # counted per partner from here on
         needed = None if scope == AUTHENTICATED else scope
         request[CALLER] = await authenticator.admit(signed, needed)
+        # The declared purpose goes into the call's usage record (400
+        # malformed_purpose before any work if it is not acceptable).
+        request[PURPOSE] = check_purpose(request.headers.get(PURPOSE_HEADER))
     return await handler(request)
 
 

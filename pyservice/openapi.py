@@ -26,6 +26,7 @@ __all__ = [
     "error_responses",
     "json_content",
     "obj_schema",
+    "operation",
     "ref",
     "render_docs",
     "strict_object",
@@ -185,6 +186,35 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         str(status): {"description": _ERROR_TEXT[status], "content": json_content(ref("Error"))}
         for status in statuses
     }
+
+
+def operation(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    ok_status: int,
+    ok_schema: Mapping[str, Any],
+    *,
+    errors: Iterable[int],
+    body: Mapping[str, Any] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> Operation:
+    """A JSON operation: its answer ``ok_status`` with ``ok_schema``, the
+    error answers, and optionally path/query parameters and a required body."""
+    op: Operation = {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "responses": {
+            str(ok_status): {"description": summary, "content": json_content(ok_schema)},
+            **error_responses(*errors),
+        },
+    }
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": json_content(body)}
+    return op
 
 
 def build_document(path_items: Iterable[PathItems]) -> dict[str, Any]:

@@ -61,6 +61,9 @@ class Settings:
     #: ``/v1/verify/signature`` must chain to; ``None``: no anchors, so a
     #: certificate's chain is never established (``UNDETERMINED``).
     trust_anchors: Path | None = None
+    #: Serve the demo holder page ``/holder/{id}`` (a QR for any licence,
+    #: with no credential): for ``make run`` only, never in production.
+    demo_pages: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -116,6 +119,7 @@ class Settings:
             "expose_worker": _flag,
             "work_calendar": lambda raw: Path(raw) if raw else None,
             "trust_anchors": lambda raw: Path(raw) if raw else None,
+            "demo_pages": _flag,
         }
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):

@@ -22,6 +22,12 @@ queued records (the store not keeping up) are dropped and counted.
 The licence (or seal) is named by a keyed hash (:meth:`KeyRing.usage_target`,
 computed when the batch is written), never stored by its id; tokens and
 holder data never reach a record.
+
+A partner may declare the purpose of a call (``X-Sidian-Purpose``); it is
+stored with the record and is part of its leaf (only when declared, so
+records without one keep their original leaf). :func:`holder_usage` is a
+holder's view of one licence's records (security.md §Audit: who verified
+it, when, and for what purpose).
 """
 
 from __future__ import annotations
@@ -29,27 +35,69 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from pyservice import merkle
+from pyservice.errors import MalformedInputError
 from pyservice.ledger.entries import make_entry
 from pyservice.ledger.service import Ledger
+from pyservice.partners.registry import HOLDER_ID_PREFIX
 from pyservice.registry.service import canonical_validated
-from pyservice.store import RegistryWrites, Store, UsageRow
+from pyservice.store import ApplicationRow, RegistryWrites, Store, UsageRow
 from pyservice.verify.result import iso_ms
 
-__all__ = ["MAX_QUEUE", "UsageRecorder", "iso_of_ms", "record_fields", "record_leaf"]
+__all__ = [
+    "MAX_PURPOSE_CHARS",
+    "MAX_QUEUE",
+    "MAX_USAGE_PAGE",
+    "PURPOSE_HEADER",
+    "MalformedCursorError",
+    "MalformedPurposeError",
+    "UsageRecorder",
+    "check_purpose",
+    "holder_usage",
+    "iso_of_ms",
+    "parse_cursor",
+    "purpose_in_force",
+    "record_fields",
+    "record_leaf",
+    "usage_cursor",
+    "usage_entry",
+]
 
 log = logging.getLogger(__name__)
 
 #: Records kept in memory at most; past this, new ones are dropped and
 #: counted (the store is not keeping up).
 MAX_QUEUE: Final = 200_000
+#: The header a partner declares a call's purpose with (security.md §Audit:
+#: a holder sees who verified their licence, when and for what purpose).
+PURPOSE_HEADER: Final = "X-Sidian-Purpose"
+MAX_PURPOSE_CHARS: Final = 200
+
+
+class MalformedPurposeError(MalformedInputError):
+    code = "malformed_purpose"
+
+
+def check_purpose(raw: str | None) -> str | None:
+    """A declared purpose: ``None`` if absent or blank, else the stripped
+    text, at most ``MAX_PURPOSE_CHARS`` printable characters (no control
+    characters, no undecodable bytes)."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if len(text) > MAX_PURPOSE_CHARS:
+        raise MalformedPurposeError(f"{PURPOSE_HEADER} is at most {MAX_PURPOSE_CHARS} characters")
+    if not text.isprintable() or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise MalformedPurposeError(f"{PURPOSE_HEADER} must be printable UTF-8 text")
+    return text
 
 
 def iso_of_ms(at: int) -> str:
@@ -59,7 +107,7 @@ def iso_of_ms(at: int) -> str:
 
 def record_fields(row: UsageRow) -> dict[str, Any]:
     """The fields of a record its Merkle leaf covers (``target`` in hex)."""
-    return {
+    fields: dict[str, Any] = {
         "id": row.record_id,
         "at": row.at,
         "partner": row.partner_id,
@@ -71,6 +119,9 @@ def record_fields(row: UsageRow) -> dict[str, Any]:
         "client": row.client,
         "full": row.full_disclosure,
     }
+    if row.purpose is not None:  # records without one keep their original leaf
+        fields["purpose"] = row.purpose
+    return fields
 
 
 def record_leaf(row: UsageRow) -> bytes:
@@ -81,8 +132,9 @@ def record_leaf(row: UsageRow) -> bytes:
 
 
 #: A queued record: the :class:`UsageRow` fields up to ``full_disclosure``,
-#: with the target still as the id it names (hashed when the batch is written).
-_Queued = tuple[str, int, str | None, str, str | None, str, int, str, str | None, bool]
+#: with the target still as the id it names (hashed when the batch is
+#: written), and the declared purpose.
+_Queued = tuple[str, int, str | None, str, str | None, str, int, str, str | None, bool, str | None]
 
 #: Record ids are drawn from a pool of random bytes refilled this many at a time.
 _ID_POOL: Final = 4096
@@ -139,6 +191,7 @@ class UsageRecorder:
         partner_id: str | None = None,
         client: str | None = None,
         full_disclosure: bool = False,
+        purpose: str | None = None,
     ) -> dict[str, str]:
         """Queue a verification's record; its receipt ``{"id", "at"}`` for
         the response."""
@@ -146,6 +199,7 @@ class UsageRecorder:
             endpoint=endpoint, target_id=licence_id, result=result, latency=latency,
             request_id=request_id, partner_id=partner_id, client=client,
             full_disclosure=full_disclosure,
+            purpose=purpose,
         )  # fmt: skip
         return {"id": record_id, "at": iso_of_ms(at)}
 
@@ -160,6 +214,7 @@ class UsageRecorder:
         partner_id: str | None,
         client: str | None,
         full_disclosure: bool = False,
+        purpose: str | None = None,
     ) -> tuple[str, int]:
         """Queue the record of a call (the audit middleware's, without a
         receipt): ``target_id`` the licence id or seal esID the call names.
@@ -178,7 +233,7 @@ class UsageRecorder:
                 (
                     record_id, at, partner_id, endpoint, target_id, result,
                     max(0, int(latency * 1_000_000)), request_id,
-                    None if client is None else client[:64], full_disclosure,
+                    None if client is None else client[:64], full_disclosure, purpose,
                 )
             )  # fmt: skip
             if len(self._queue) >= self._batch_size:
@@ -229,10 +284,11 @@ class UsageRecorder:
         unrooted = [
             UsageRow(
                 rid, at, partner, endpoint, None if target is None else target_of(target),
-                result, latency_us, request_id, client, full, b"", i,
+                result, latency_us, request_id, client, full, b"", i, purpose,
             )
             for i, (
                 rid, at, partner, endpoint, target, result, latency_us, request_id, client, full,
+                purpose,
             ) in enumerate(batch)
         ]  # fmt: skip
         root = merkle.root([record_leaf(row) for row in unrooted])
@@ -247,3 +303,96 @@ class UsageRecorder:
             }
         )
         self._ledger.commit([entry], RegistryWrites(usage=rows))
+
+
+# ------------------------------------------------------- a holder's view --
+
+#: Most records one page of a holder's usage list holds.
+MAX_USAGE_PAGE: Final = 100
+_CURSOR: Final = re.compile(r"(0|[1-9][0-9]{0,14})\.([0-9a-f]{24})")
+
+
+class MalformedCursorError(MalformedInputError):
+    code = "malformed_cursor"
+
+
+def usage_cursor(row: UsageRow) -> str:
+    """The opaque cursor after ``row`` (newest-first paging)."""
+    return f"{row.at}.{row.record_id}"
+
+
+def parse_cursor(text: str | None) -> tuple[int, str] | None:
+    if text is None or text == "":
+        return None
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise MalformedCursorError("malformed cursor")
+    return int(match.group(1)), match.group(2)
+
+
+def purpose_in_force(applications: Sequence[ApplicationRow], at_ms: int) -> str | None:
+    """The purpose of the partner's access application in force at
+    ``at_ms``: the last one approved at or before then."""
+    best: ApplicationRow | None = None
+    for row in applications:
+        if row.status != "approved" or row.decided_at is None or row.decided_at > at_ms:
+            continue
+        if best is None or best.decided_at is None or row.decided_at >= best.decided_at:
+            best = row
+    return None if best is None else best.purpose
+
+
+def usage_entry(
+    row: UsageRow, partner_name: str | None, applications: Sequence[ApplicationRow]
+) -> dict[str, Any]:
+    """One record as its holder sees it: who (partner id and name; ``None``
+    for the public scan page), when, which endpoint, the result, and the
+    purpose declared with the call, else the one of the partner's approved
+    access application at the time (``purpose_source`` says which)."""
+    purpose, source = row.purpose, "declared"
+    if purpose is None and row.partner_id is not None:
+        purpose, source = purpose_in_force(applications, row.at), "application"
+    return {
+        "id": row.record_id,
+        "at": iso_ms(datetime.fromtimestamp(row.at / 1000, UTC)),
+        "partner": None if row.partner_id is None else {"id": row.partner_id, "name": partner_name},
+        "endpoint": row.endpoint,
+        "result": row.result,
+        "full_disclosure": row.full_disclosure,
+        "purpose": purpose,
+        "purpose_source": None if purpose is None else source,
+    }
+
+
+def holder_usage(
+    store: Store,
+    partner_name: Callable[[str], str | None],
+    target: bytes,
+    cursor: tuple[int, str] | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of one licence's usage records, newest first, and the cursor
+    of the next page (``None``: no more). Calls made with holder
+    credentials are left out: the holder's own (fresh QR tokens, reading
+    this list) would bury who else looked, and another holder's are refused
+    (403) and listed for admins by ``GET /v1/audit``. Store I/O: run it off
+    the loop."""
+    if not 1 <= limit <= MAX_USAGE_PAGE:
+        raise ValueError("limit out of range")
+    rows = store.usage_query(
+        target=target, before=cursor, limit=limit + 1, exclude_partner_prefix=HOLDER_ID_PREFIX
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    names: dict[str, str | None] = {}
+    apps: dict[str, list[ApplicationRow]] = {}
+    entries = []
+    for row in rows:
+        pid = row.partner_id
+        if pid is not None and pid not in names:
+            names[pid] = partner_name(pid)
+            apps[pid] = store.applications(status="approved", partner_id=pid)
+        entries.append(
+            usage_entry(row, None if pid is None else names[pid], apps.get(pid or "", []))
+        )
+    return entries, usage_cursor(rows[-1]) if more and rows else None

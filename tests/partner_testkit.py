@@ -6,7 +6,8 @@
     response = await signed.post_json("/v1/verify/qr", {"token": token})
 
 ``add_partner`` writes a real partner (wrapped secret) into the started
-app's store; ``SignedClient`` signs each request with
+app's store, ``add_holder`` a holder credential bound to the holder of one
+stored licence; ``SignedClient`` signs each request with
 :func:`pyservice.auth.scheme.authorization_header` over the exact request
 target it sends (no re-encoding), a fresh nonce and the current time unless
 ``ts``/``nonce`` are given. ``headers`` alone builds the header, e.g. to
@@ -25,10 +26,10 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from pyservice.appkeys import PARTNERS
+from pyservice.appkeys import PARTNERS, STORE
 from pyservice.auth.scheme import authorization_header
 
-__all__ = ["BUSINESS_LICENCE", "DRIVING_LICENCE", "SignedClient", "add_partner"]
+__all__ = ["BUSINESS_LICENCE", "DRIVING_LICENCE", "SignedClient", "add_holder", "add_partner"]
 
 #: Demo licence type codes (pyservice.registry.demo): 营业执照 and 驾驶证.
 BUSINESS_LICENCE = "11100000000013338W032"
@@ -56,6 +57,17 @@ def add_partner(
         rate_per_s=rate_per_s,
         single_use_tokens=single_use_tokens,
     )
+    return new.id, new.secret
+
+
+def add_holder(
+    app: web.Application, licence_id: str, *, rate_per_s: float = 1000.0
+) -> tuple[str, str]:
+    """A new holder credential for the holder of the stored licence
+    ``licence_id`` (bound by the licence's keyed holder hash): ``(id, secret)``."""
+    row = app[STORE].licence_get(licence_id)
+    assert row is not None, f"no licence {licence_id}"
+    new = app[PARTNERS].add_holder(row.holder_key, rate_per_s=rate_per_s)
     return new.id, new.secret
 
 
@@ -124,11 +136,18 @@ class SignedClient:
     async def get(self, target: str, **kwargs: Any) -> ClientResponse:
         return await self.request("GET", target, **kwargs)
 
-    async def post_json(self, target: str, payload: Any, **kwargs: Any) -> ClientResponse:
+    async def post_json(
+        self,
+        target: str,
+        payload: Any,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> ClientResponse:
         return await self.request(
             "POST",
             target,
             body=orjson.dumps(payload),
-            extra_headers={"Content-Type": "application/json"},
+            extra_headers={"Content-Type": "application/json", **(extra_headers or {})},
             **kwargs,
         )

@@ -23,7 +23,7 @@ from pyservice.settings import Settings
 from tests.conftest import Client
 from tests.ledger_testkit import entry_fields
 from tests.partner_testkit import SignedClient, add_partner
-from tests.verify_testkit import signed_client
+from tests.verify_testkit import holder_of, qr_token, signed_client
 
 
 def _routed(app: web.Application) -> set[tuple[str, str]]:
@@ -156,7 +156,8 @@ async def test_verification_and_licence_responses_match_their_schemas(
     client, ids = await signed_client(aiohttp_client, settings)
     document = await (await client.get("/openapi.json")).json()
     qr_path = "/v1/licences/{id}/qr"
-    response = await client.post_json(f"/v1/licences/{ids.driving}/qr", {"consent": True})
+    holder = holder_of(client, ids.driving)
+    response = await holder.post_json(f"/v1/licences/{ids.driving}/qr", {"consent": True})
     _operation_schema(document, qr_path, "post", 200).validate(await response.json())
     token = (await response.json())["token"]
     calls: list[tuple[str, str, str, Any, int]] = [
@@ -225,3 +226,55 @@ async def test_audit_responses_match_their_schemas(
         _operation_schema(document, "/v1/audit", "get", status).validate(body)
         if status == 200:
             assert body["records"]
+
+
+async def test_holder_and_admin_partner_responses_match_their_schemas(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client, ids = await signed_client(aiohttp_client, settings)
+    app = client.client.app
+    document = await (await client.get("/openapi.json")).json()
+    token = await qr_token(client, ids.driving)
+    verified = await client.post_json(
+        "/v1/verify/qr", {"token": token}, extra_headers={"X-Sidian-Purpose": "opening an account"}
+    )
+    assert verified.status == 200
+    await app[USAGE].flush()
+    holder = holder_of(client, ids.driving)
+    admin_id, admin_secret = add_partner(app, scopes=("admin",))
+    admin = SignedClient(client.client, admin_id, admin_secret)
+    usage = "/v1/licences/{id}/usage"
+    calls: list[tuple[SignedClient, str, str, str, int]] = [
+        (holder, usage, f"/v1/licences/{ids.driving}/usage", "get", 200),
+        (holder, usage, f"/v1/licences/{ids.driving}/usage?limit=0", "get", 400),
+        (holder, usage, f"/v1/licences/{ids.business}/usage", "get", 403),
+        (client, usage, f"/v1/licences/{ids.driving}/usage", "get", 403),
+        (admin, "/v1/admin/partners/{id}", f"/v1/admin/partners/{holder.partner}", "get", 200),
+        (admin, "/v1/admin/partners/{id}", "/v1/admin/partners/p_nope", "get", 404),
+        (
+            admin,
+            "/v1/admin/partners/{id}/suspend",
+            f"/v1/admin/partners/{client.partner}/suspend",
+            "post",
+            200,
+        ),
+        (
+            admin,
+            "/v1/admin/partners/{id}/resume",
+            f"/v1/admin/partners/{client.partner}/resume",
+            "post",
+            200,
+        ),
+        (
+            admin,
+            "/v1/admin/partners/{id}/rotate-secret",
+            f"/v1/admin/partners/{holder.partner}/rotate-secret",
+            "post",
+            200,
+        ),
+        (admin, "/v1/admin/partners", "/v1/admin/partners", "get", 200),
+    ]
+    for caller, template, path, method, status in calls:
+        response = await caller.request(method.upper(), path)
+        assert response.status == status, (path, await response.text())
+        _operation_schema(document, template, method, status).validate(await response.json())

@@ -104,3 +104,11 @@ def test_expose_worker_flag(raw: str, value: bool) -> None:
 def test_expose_worker_rejects_other_words() -> None:
     with pytest.raises(ValueError, match="SIDIAN_EXPOSE_WORKER"):
         Settings.from_env({"SIDIAN_EXPOSE_WORKER": "maybe"})
+
+
+def test_demo_pages_are_off_unless_asked_for() -> None:
+    assert Settings().demo_pages is False
+    assert Settings.from_env({}).demo_pages is False
+    assert Settings.from_env({"SIDIAN_DEMO_PAGES": "1"}).demo_pages is True
+    with pytest.raises(ValueError, match="SIDIAN_DEMO_PAGES"):
+        Settings.from_env({"SIDIAN_DEMO_PAGES": "maybe"})

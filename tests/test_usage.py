@@ -19,14 +19,27 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyservice import merkle
 from pyservice.audit import verify_usage
 from pyservice.canonical import canonical_json
 from pyservice.crypto import PrivateKey, hmac_sm3
 from pyservice.ledger.service import Ledger
-from pyservice.store import SqliteStore, UsageRow
-from pyservice.usage import UsageRecorder, record_leaf
+from pyservice.store import ApplicationRow, SqliteStore, UsageRow
+from pyservice.usage import (
+    MAX_PURPOSE_CHARS,
+    MalformedCursorError,
+    MalformedPurposeError,
+    UsageRecorder,
+    check_purpose,
+    holder_usage,
+    parse_cursor,
+    purpose_in_force,
+    record_leaf,
+    usage_cursor,
+)
 from tests.serve_testkit import EXIT_BOUND, reap, serve, stop, wait_ready
 
 
@@ -126,6 +139,132 @@ def test_record_leaf_is_the_canonical_json_of_the_record() -> None:
         "full": False,
     }
     assert record_leaf(row) == merkle.leaf_hash(canonical_json(fields))
+    # a declared purpose is part of the leaf; a record without one keeps the
+    # leaf it had before purposes existed
+    declared = dataclasses.replace(row, purpose="开户核验")
+    assert record_leaf(declared) == merkle.leaf_hash(
+        canonical_json({**fields, "purpose": "开户核验"})
+    )
+    assert record_leaf(declared) != record_leaf(dataclasses.replace(row, purpose="其他"))
+
+
+def test_check_purpose() -> None:
+    assert check_purpose(None) is None
+    assert check_purpose("   ") is None
+    assert check_purpose("  开户核验 KYC ") == "开户核验 KYC"
+    assert check_purpose("x" * MAX_PURPOSE_CHARS) == "x" * MAX_PURPOSE_CHARS
+    for bad in ("x" * (MAX_PURPOSE_CHARS + 1), "a\tb", "a\x00b", "a\u200bb", "a\udcffb", "a\nb"):
+        with pytest.raises(MalformedPurposeError) as info:
+            check_purpose(bad)
+        assert info.value.code == "malformed_purpose"
+        assert info.value.http_status == 400
+
+
+def _row(i: int, *, target_byte: int = 1, **changes: object) -> UsageRow:
+    row = UsageRow(
+        record_id=f"{i:024x}",
+        at=1_795_000_000_000 + i // 2,  # two records per millisecond
+        partner_id="p1",
+        endpoint="qr",
+        target=bytes([target_byte]) * 16,
+        result="VALID",
+        latency_us=1,
+        request_id=f"r{i}",
+        client=None,
+        full_disclosure=False,
+        batch_root=b"\x00" * 32,
+        batch_pos=i,
+    )
+    return dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+
+
+def test_cursor_round_trip_and_malformed_cursors() -> None:
+    row = _row(7)
+    assert parse_cursor(usage_cursor(row)) == (row.at, row.record_id)
+    assert parse_cursor(None) is None
+    assert parse_cursor("") is None
+    for bad in ("1", "1.", ".ab", "x.00", f"1.{'0' * 23}", f"1.{'0' * 25}", f"-1.{'0' * 24}"):
+        with pytest.raises(MalformedCursorError):
+            parse_cursor(bad)
+
+
+def _application(purpose: str, status: str, decided_at: int | None) -> ApplicationRow:
+    return ApplicationRow(
+        id=purpose,
+        partner_id="p1",
+        purpose=purpose,
+        scopes=("verify:qr",),
+        licence_types=(),
+        issuers=(),
+        status=status,
+        submitted_at=0,
+        due_at=0,
+        decided_at=decided_at,
+    )
+
+
+def test_purpose_in_force_is_the_last_approved_before_the_call() -> None:
+    apps = [
+        _application("first", "approved", 100),
+        _application("rejected", "rejected", 150),
+        _application("second", "approved", 200),
+        _application("pending", "pending", None),
+    ]
+    assert purpose_in_force(apps, 99) is None
+    assert purpose_in_force(apps, 100) == "first"
+    assert purpose_in_force(apps, 199) == "first"
+    assert purpose_in_force(apps, 10_000) == "second"
+    assert purpose_in_force([], 10_000) is None
+
+
+def test_holder_usage_pages_newest_first(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "sidian.db")
+    mine = [_row(i) for i in range(7)]
+    other = [_row(i + 100, target_byte=2) for i in range(3)]
+    store.usage_append([*mine, *other])
+    names = {"p1": "某银行"}
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        entries, next_cursor = holder_usage(store, names.get, mine[0].target or b"", cursor, 3)
+        seen.extend(e["id"] for e in entries)
+        pages += 1
+        if next_cursor is None:
+            break
+        cursor = parse_cursor(next_cursor)
+    newest_first = sorted(mine, key=lambda r: (r.at, r.record_id), reverse=True)
+    assert seen == [r.record_id for r in newest_first]
+    assert pages == 3
+    entries, _ = holder_usage(store, names.get, mine[0].target or b"", None, 1)
+    assert entries[0]["partner"] == {"id": "p1", "name": "某银行"}
+    assert (entries[0]["purpose"], entries[0]["purpose_source"]) == (None, None)
+    with pytest.raises(ValueError, match="limit"):
+        holder_usage(store, names.get, b"\x01" * 16, None, 0)
+    store.close()
+
+
+@given(st.text(max_size=300))
+def test_check_purpose_accepts_or_refuses_never_fails_otherwise(raw: str) -> None:
+    try:
+        purpose = check_purpose(raw)
+    except MalformedPurposeError:
+        return
+    if purpose is not None:
+        assert 0 < len(purpose) <= MAX_PURPOSE_CHARS
+        assert purpose.isprintable()
+        assert purpose == purpose.strip()
+
+
+@given(st.one_of(st.text(max_size=60), st.from_regex(r"[0-9]{1,16}\.[0-9a-f]{23,25}")))
+def test_parse_cursor_accepts_only_its_own_form(text: str) -> None:
+    try:
+        parsed = parse_cursor(text)
+    except MalformedCursorError:
+        return
+    if parsed is not None:
+        at, record_id = parsed
+        assert f"{at}.{record_id}" == text
 
 
 # ------------------------------------------ a real server: kill -9, SIGTERM --

@@ -22,7 +22,7 @@ from pyservice.workers import run
 from tests.conftest import REPO_ROOT
 from tests.redis_testkit import RedisServer, free_port
 from tests.serve_testkit import get, post, reap, serve_two_workers, stop, wait_ready
-from tests.verify_testkit import seed_with_partner
+from tests.verify_testkit import holder_credential, seed_with_partner
 
 EXIT_BOUND = 20.0
 
@@ -187,6 +187,7 @@ def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
     ids, partner = seed_with_partner(tmp_path / "data")
+    holder = holder_credential(tmp_path / "data", ids.business)
     staleness = 2.0
     base, log, log_file, process = serve_two_workers(
         tmp_path,
@@ -197,7 +198,7 @@ def test_a_suspension_reaches_every_worker_within_the_staleness_bound(
     with log_file:
         try:
             wait_ready(base, process, log)
-            status, _, body = post(base, f"/v1/licences/{ids.business}/qr", {}, partner=partner)
+            status, _, body = post(base, f"/v1/licences/{ids.business}/qr", {}, partner=holder)
             assert status == 200, body
             token = json.loads(body)["token"]
             # Both workers answer VALID and hold the status in their caches.

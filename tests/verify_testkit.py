@@ -1,8 +1,9 @@
 """Helpers for the verification tests: a data directory with the test
 issuer, types and a few licences (real SQLite, real keys), a partner
 holding every verification scope whose requests are signed
-(SIDIAN-HMAC-SM3), and helpers to issue QR tokens and verify them through
-the running app."""
+(SIDIAN-HMAC-SM3), and helpers to issue QR tokens (through a holder
+credential of the licence's holder) and verify them through the running
+app."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pyservice.app import create_app
 from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.service import Registry
 from pyservice.settings import Settings
-from tests.partner_testkit import SignedClient, add_partner
+from tests.partner_testkit import SignedClient, add_holder, add_partner
 from tests.registry_testkit import business_body, driving_body, open_registry
 
 #: Every scope the verification endpoints need.
@@ -28,7 +29,6 @@ ALL_SCOPES = (
     "verify:signature",
     "status:read",
     "status:write",
-    "holder",
 )
 
 
@@ -63,6 +63,21 @@ def seed_with_partner(data: Path, scopes: Any = ALL_SCOPES) -> tuple[Seeded, tup
         registry.store.close()
 
 
+def holder_credential(data: Path, licence_id: str) -> tuple[str, str]:
+    """A holder credential (id, secret) for the holder of ``licence_id``,
+    written into the store of ``data`` (then closed)."""
+    registry = open_registry(data)
+    try:
+        row = registry.store.licence_get(licence_id)
+        assert row is not None
+        new = PartnerRegistry(registry.store, registry.keyring).add_holder(
+            row.holder_key, rate_per_s=1000.0
+        )
+        return new.id, new.secret
+    finally:
+        registry.store.close()
+
+
 def _issue(registry: Registry) -> Seeded:
     return Seeded(
         business=registry.issue(business_body("V00001")).id,
@@ -92,8 +107,16 @@ async def signed_client(
     return SignedClient(client, partner, secret), ids
 
 
+def holder_of(client: SignedClient, licence_id: str) -> SignedClient:
+    """A client signing as a new holder credential of ``licence_id``'s holder."""
+    return SignedClient(client.client, *add_holder(client.client.app, licence_id))
+
+
 async def qr_token(client: SignedClient, licence_id: str, **options: Any) -> str:
-    response = await client.post_json(f"/v1/licences/{licence_id}/qr", options)
+    """A fresh QR token of ``licence_id``, asked for by its holder (a holder
+    credential made for the call, over ``client``'s connection)."""
+    holder = holder_of(client, licence_id)
+    response = await holder.post_json(f"/v1/licences/{licence_id}/qr", options)
     assert response.status == 200, await response.text()
     body = await response.json()
     token: str = body["token"]

@@ -346,6 +346,7 @@ class Authenticator:
             grant=partner.grant,
             single_use_tokens=partner.single_use_tokens,
             nonce_shared=decision.source == "redis" or self._redis is None,
+            holder_key=partner.holder_key,
         )
 
     async def authenticate(self, request: web.Request, scope: str | None) -> Caller:

@@ -2,7 +2,12 @@
 lifecycle): read a status (through the status cache, with
 ``status_as_of``), change it (store → ledger → Redis → PUBLISH via the
 registry hook; 409 for a transition formats.md does not allow), and issue
-a fresh QR token for the holder app."""
+a fresh QR token for the holder app, and list who verified a licence.
+
+The holder endpoints (scope ``holder``: ``POST /v1/licences/{id}/qr``,
+``GET /v1/licences/{id}/usage``) take a holder credential, bound to one
+holder: a licence of another holder, or one that does not exist, gets the
+same 403 ``not_holder`` (no existence leak)."""
 
 from __future__ import annotations
 
@@ -13,26 +18,28 @@ from typing import Any, Final
 from aiohttp import web
 
 from pyservice import openapi
-from pyservice.appkeys import KEYRING, REGISTRY, STATUS_CACHE, VERIFIER
+from pyservice.appkeys import KEYRING, PARTNERS, REGISTRY, STATUS_CACHE, STORE, VERIFIER
 from pyservice.auth.routes import requires
 from pyservice.errors import MalformedInputError, SidianError, StoreUnavailableError
 from pyservice.handlers.support import caller_of, json_body, request_schema, strict_object
+from pyservice.partners.policy import require_holder_of
 from pyservice.qr import DEFAULT_LIFETIME, MAX_LIFETIME, licence_ref, make_token
 from pyservice.registry.errors import UnknownLicenceError
 from pyservice.registry.service import today_in_china
 from pyservice.responses import json_response
+from pyservice.usage import MAX_USAGE_PAGE, holder_usage, parse_cursor
 from pyservice.verify.checks import check_status
 from pyservice.verify.result import iso_ms
 from pyservice.verify.service import in_store
 
-__all__ = ["OPENAPI", "routes"]
+__all__ = ["ID_PARAM", "OPENAPI", "fresh_token", "licence_id_of", "own_licence", "routes"]
 
 routes = web.RouteTableDef()
 
 _MAX_ID: Final = 200
 
 
-def _licence_id(request: web.Request) -> str:
+def licence_id_of(request: web.Request) -> str:
     licence_id = request.match_info["id"]
     if not 1 <= len(licence_id) <= _MAX_ID:
         raise MalformedInputError(f"licence id must be 1..{_MAX_ID} characters")
@@ -49,11 +56,18 @@ async def _allowed(request: web.Request, licence_id: str) -> None:
         caller.grant.require_licence(summary.type_code, summary.issuer_code)
 
 
+async def own_licence(request: web.Request, licence_id: str) -> None:
+    """The caller is the holder credential of this licence's holder (403
+    ``not_holder`` otherwise, and for an unknown id alike)."""
+    row = await in_store(request.app[STORE].licence_get, licence_id)
+    require_holder_of(caller_of(request), None if row is None else row.holder_key)
+
+
 @routes.get("/v1/licences/{id}/status", name="licence_status")
 @requires("status:read")
 async def get_status(request: web.Request) -> web.Response:
     """A licence's status, with when it was read from the store."""
-    licence_id = _licence_id(request)
+    licence_id = licence_id_of(request)
     lookup = await request.app[STATUS_CACHE].lookup(licence_ref(licence_id))
     record = lookup.record
     if record is None or record.licence_id != licence_id:
@@ -76,7 +90,7 @@ async def get_status(request: web.Request) -> web.Response:
 @requires("status:write")
 async def set_status(request: web.Request) -> web.Response:
     """Change a licence's status (``{"status", "reason"}``)."""
-    licence_id = _licence_id(request)
+    licence_id = licence_id_of(request)
     obj = await json_body(request)
     if not isinstance(obj, dict) or set(obj) != {"status", "reason"}:
         raise MalformedInputError('request must be {"status": ..., "reason": ...}')
@@ -138,9 +152,10 @@ async def fresh_token(
 @requires("holder")
 async def issue_qr(request: web.Request) -> web.Response:
     """A fresh QR token (default lifetime 180 s)."""
-    licence_id = _licence_id(request)
+    licence_id = licence_id_of(request)
     raw = await request.read()
     lifetime, consent = _qr_options(None if not raw.strip() else await json_body(request))
+    await own_licence(request, licence_id)
     token, expires = await fresh_token(request, licence_id, lifetime, consent)
     return json_response(
         {
@@ -151,7 +166,49 @@ async def issue_qr(request: web.Request) -> web.Response:
     )
 
 
-_ID_PARAM: Final = {
+class MalformedLimitError(MalformedInputError):
+    code = "malformed_limit"
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return 50
+    if (
+        not 1 <= len(text) <= 3
+        or not text.isascii()
+        or not text.isdigit()
+        or not 1 <= int(text) <= MAX_USAGE_PAGE
+    ):
+        raise MalformedLimitError(f"limit must be an integer in 1..{MAX_USAGE_PAGE}")
+    return int(text)
+
+
+@routes.get("/v1/licences/{id}/usage", name="licence_usage")
+@requires("holder")
+async def licence_usage(request: web.Request) -> web.Response:
+    """Who verified the caller's licence, when, with what result and for
+    what declared purpose; newest first, paged with ``cursor``."""
+    licence_id = licence_id_of(request)
+    unknown = set(request.query) - {"limit", "cursor"}
+    if unknown:
+        raise MalformedInputError(f"unknown query parameter {sorted(unknown)[0]!r}")
+    limit = _limit(request.query.get("limit"))
+    cursor = parse_cursor(request.query.get("cursor"))
+    await own_licence(request, licence_id)
+    partners = request.app[PARTNERS]
+
+    def name_of(partner_id: str) -> str | None:
+        partner = partners.lookup(partner_id)
+        return None if partner is None else partner.name
+
+    target = request.app[KEYRING].usage_target(licence_id)
+    records, next_cursor = await in_store(
+        holder_usage, request.app[STORE], name_of, target, cursor, limit
+    )
+    return json_response({"id": licence_id, "records": records, "next_cursor": next_cursor})
+
+
+ID_PARAM: Final = {
     "name": "id",
     "in": "path",
     "required": True,
@@ -173,13 +230,32 @@ _STATUS_VIEW: Final = strict_object(
     }
 )
 
+_USAGE_RECORD: Final = strict_object(
+    {
+        "id": {"type": "string"},
+        "at": _TIME,
+        "partner": {
+            "oneOf": [
+                strict_object({"id": {"type": "string"}, "name": {"type": ["string", "null"]}}),
+                {"type": "null"},
+            ],
+            "description": "null: the public scan page",
+        },
+        "endpoint": {"type": "string"},
+        "result": {"type": "string"},
+        "full_disclosure": {"type": "boolean"},
+        "purpose": {"type": ["string", "null"]},
+        "purpose_source": {"enum": ["declared", "application", None]},
+    }
+)
+
 OPENAPI: Final = {
     "/v1/licences/{id}/status": {
         "get": {
             "operationId": "licence_status",
             "tags": ["licences"],
             "summary": "A licence's status, with status_as_of",
-            "parameters": [_ID_PARAM],
+            "parameters": [ID_PARAM],
             "responses": {
                 "200": {"description": "the status", "content": openapi.json_content(_STATUS_VIEW)},
                 **openapi.error_responses(400, 401, 403, 404, 429, 503),
@@ -189,7 +265,7 @@ OPENAPI: Final = {
             "operationId": "licence_set_status",
             "tags": ["licences"],
             "summary": "Change a licence's status",
-            "parameters": [_ID_PARAM],
+            "parameters": [ID_PARAM],
             "requestBody": {
                 "required": True,
                 "content": openapi.json_content(
@@ -229,7 +305,7 @@ OPENAPI: Final = {
             "operationId": "licence_qr",
             "tags": ["licences"],
             "summary": "A fresh QR token for the holder (default lifetime 180 s)",
-            "parameters": [_ID_PARAM],
+            "parameters": [ID_PARAM],
             "requestBody": {
                 "required": False,
                 "content": openapi.json_content(
@@ -255,7 +331,41 @@ OPENAPI: Final = {
                         )
                     ),
                 },
-                **openapi.error_responses(400, 401, 403, 404, 429),
+                **openapi.error_responses(400, 401, 403, 404, 429, 503),
+            },
+        }
+    },
+    "/v1/licences/{id}/usage": {
+        "get": {
+            "operationId": "licence_usage",
+            "tags": ["licences"],
+            "summary": "Who verified the holder's licence, when, and for what purpose",
+            "description": "Holder credential of this licence's holder; another holder's "
+            "licence and an unknown id both get 403 not_holder. Newest first; pass "
+            "next_cursor as cursor for the next page.",
+            "parameters": [
+                ID_PARAM,
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_USAGE_PAGE},
+                },
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "a page of usage records",
+                    "content": openapi.json_content(
+                        strict_object(
+                            {
+                                "id": {"type": "string"},
+                                "records": {"type": "array", "items": _USAGE_RECORD},
+                                "next_cursor": {"type": ["string", "null"]},
+                            }
+                        )
+                    ),
+                },
+                **openapi.error_responses(400, 401, 403, 429, 503),
             },
         }
     },

@@ -1,6 +1,12 @@
 """Web pages: the scan page a phone camera opens (``GET /v/{token}``) and
 the demo holder view with a refreshing QR (``GET /holder/{id}``).
 
+The holder view shows a QR code for any licence without a credential (a
+browser cannot sign SIDIAN-HMAC-SM3 requests), so it is served only when
+``SIDIAN_DEMO_PAGES`` is on (``make run`` sets it); otherwise it is 404
+``not_found`` like any unknown page. A real holder app uses its holder
+credential with ``POST /v1/licences/{id}/qr``.
+
 The scan page runs the same QR verification as ``POST /v1/verify/qr``
 (public caller: the summary is always masked) and records its usage; a
 token that does not decode gets the bad-code page with HTTP 400.
@@ -14,7 +20,7 @@ from typing import Final
 
 from aiohttp import web
 
-from pyservice.appkeys import VERIFIER
+from pyservice.appkeys import SETTINGS, VERIFIER
 from pyservice.auth.routes import public
 from pyservice.errors import MalformedInputError
 from pyservice.handlers.licences import fresh_token
@@ -53,8 +59,10 @@ async def scan_page(request: web.Request) -> web.Response:
 @routes.get("/holder/{id}", name="holder_page")
 @public
 async def holder_page(request: web.Request) -> web.Response:
-    """Demo holder view: the licence's QR, reloading before it expires.
-    (Holder authentication comes with its own issue.)"""
+    """Demo holder view: the licence's QR, reloading before it expires
+    (demo mode only, see the module docstring)."""
+    if not request.app[SETTINGS].demo_pages:
+        raise web.HTTPNotFound()
     licence_id = request.match_info["id"]
     if not 1 <= len(licence_id) <= 200:
         raise MalformedInputError("licence id must be 1..200 characters")
@@ -110,7 +118,7 @@ OPENAPI: Final = {
     ),
     "/holder/{id}": _page(
         "holder_page",
-        "Demo holder view with a refreshing QR",
+        "Demo holder view with a refreshing QR (only with SIDIAN_DEMO_PAGES on)",
         "id",
         {
             "400": {
@@ -118,7 +126,7 @@ OPENAPI: Final = {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
             "404": {
-                "description": "unknown licence",
+                "description": "unknown licence, or demo pages off",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
         },

@@ -5,12 +5,21 @@ Partner side (any authenticated partner, whatever its grant):
 - ``GET /v1/partner/applications`` — its own applications.
 
 Admin side (scope ``admin``):
-- ``GET /v1/admin/partners`` — partners (never their secrets);
+- ``GET /v1/admin/partners`` — partners and holder credentials (never a secret);
+- ``GET /v1/admin/partners/{id}`` — one of them;
+- ``POST /v1/admin/partners/{id}/suspend`` and ``…/resume``;
+- ``POST /v1/admin/partners/{id}/rotate-secret`` — the new secret, shown
+  once in the response; the old one stops working at once in this process
+  (within the registry's cache time in other workers);
 - ``GET /v1/admin/applications?status=&partner=&overdue=true``;
 - ``GET /v1/admin/applications/{id}``;
 - ``POST /v1/admin/applications/{id}/approve`` ``{"scopes"?, "licence_types"?,
   "issuers"?, "reason"?}`` — omitted lists mean "as applied for";
 - ``POST /v1/admin/applications/{id}/reject`` ``{"reason"}``.
+
+Suspend, resume and rotation are ledger entries (:mod:`pyservice.partners.admin`,
+shared with the CLI); their answers carry the entry's ``ledger_index``.
+A holder credential may not apply for access (403 ``not_a_partner``).
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import orjson
 from aiohttp import web
 
 from pyservice import openapi
-from pyservice.appkeys import APPLICATIONS, CALLER, PARTNERS
+from pyservice.appkeys import APPLICATIONS, CALLER, LEDGER, PARTNER_ADMIN, PARTNERS
 from pyservice.auth.routes import authenticated, requires
 from pyservice.errors import MalformedInputError
 from pyservice.partners.applications import APPLICATION_STATUSES, application_json
@@ -121,6 +130,52 @@ async def admin_partners(request: web.Request) -> web.Response:
     return json_response({"partners": [p.to_json() for p in partners]})
 
 
+@routes.get("/v1/admin/partners/{id}", name="admin_partner")
+@requires("admin")
+async def admin_partner(request: web.Request) -> web.Response:
+    partner = await _run(request.app[PARTNERS].get, request.match_info["id"])
+    return json_response(partner.to_json())
+
+
+def _actor(request: web.Request) -> str:
+    return f"partner:{_caller(request).partner_id}"
+
+
+async def _admin_action(
+    request: web.Request, action: Callable[..., tuple[_T, int]]
+) -> tuple[_T, int]:
+    """An administrative action on the partner ``{id}`` (store write and
+    its ledger entry) on the ledger's writer thread."""
+    partner_id = request.match_info["id"]
+    actor = _actor(request)
+    return await request.app[LEDGER].run_in_writer(lambda: action(partner_id, actor=actor))
+
+
+@routes.post("/v1/admin/partners/{id}/suspend", name="admin_partner_suspend")
+@requires("admin")
+async def admin_partner_suspend(request: web.Request) -> web.Response:
+    """Suspend: the partner's requests get 401 ``partner_suspended``."""
+    partner, index = await _admin_action(request, request.app[PARTNER_ADMIN].suspend)
+    return json_response({"partner": partner.to_json(), "ledger_index": index})
+
+
+@routes.post("/v1/admin/partners/{id}/resume", name="admin_partner_resume")
+@requires("admin")
+async def admin_partner_resume(request: web.Request) -> web.Response:
+    partner, index = await _admin_action(request, request.app[PARTNER_ADMIN].resume)
+    return json_response({"partner": partner.to_json(), "ledger_index": index})
+
+
+@routes.post("/v1/admin/partners/{id}/rotate-secret", name="admin_partner_rotate")
+@requires("admin")
+async def admin_partner_rotate(request: web.Request) -> web.Response:
+    """A new secret, shown only in this response; the old one stops working."""
+    new, index = await _admin_action(request, request.app[PARTNER_ADMIN].rotate_secret)
+    response = json_response({**new.to_json(), "ledger_index": index})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @routes.get("/v1/admin/applications", name="admin_applications")
 @requires("admin")
 async def admin_applications(request: web.Request) -> web.Response:
@@ -214,6 +269,7 @@ _APPLICATION_LIST: Final = openapi.strict_object(
 _PARTNER_SCHEMA: Final = openapi.strict_object(
     {
         "id": {"type": "string"},
+        "kind": {"type": "string", "enum": ["partner", "holder"]},
         "name": {"type": "string"},
         "contact": {"type": "string"},
         "status": {"type": "string", "enum": ["active", "suspended"]},
@@ -225,6 +281,9 @@ _PARTNER_SCHEMA: Final = openapi.strict_object(
         "created_at": {"type": "integer", "description": "unix milliseconds"},
         "secret_rotated_at": {"type": "integer", "description": "unix milliseconds"},
     }
+)
+_PARTNER_CHANGE: Final = openapi.strict_object(
+    {"partner": _PARTNER_SCHEMA, "ledger_index": {"type": "integer", "minimum": 0}}
 )
 _ID_PARAM: Final = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _AUTH_ERRORS: Final = (400, 401, 403, 429, 503)
@@ -241,20 +300,16 @@ def _operation(
     parameters: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = _AUTH_ERRORS,
 ) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "operationId": operation_id,
-        "tags": [tag],
-        "summary": summary,
-        "responses": {
-            str(ok_status): {"description": summary, "content": openapi.json_content(ok_schema)},
-            **openapi.error_responses(*errors),
-        },
-    }
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": openapi.json_content(body)}
-    return op
+    return openapi.operation(
+        operation_id,
+        tag,
+        summary,
+        ok_status,
+        ok_schema,
+        errors=errors,
+        body=body,
+        parameters=parameters,
+    )
 
 
 _APPLY_BODY: Final = {
@@ -308,9 +363,54 @@ OPENAPI: Final = {
         "get": _operation(
             "admin_partners",
             "admin",
-            "Partners (without secrets)",
+            "Partners and holder credentials (without secrets)",
             200,
             openapi.strict_object({"partners": {"type": "array", "items": _PARTNER_SCHEMA}}),
+        )
+    },
+    "/v1/admin/partners/{id}": {
+        "get": _operation(
+            "admin_partner",
+            "admin",
+            "One partner or holder credential (without its secret)",
+            200,
+            _PARTNER_SCHEMA,
+            parameters=[_ID_PARAM],
+            errors=(*_AUTH_ERRORS, 404),
+        )
+    },
+    **{
+        f"/v1/admin/partners/{{id}}/{action}": {
+            "post": _operation(
+                f"admin_partner_{action}",
+                "admin",
+                summary,
+                200,
+                _PARTNER_CHANGE,
+                parameters=[_ID_PARAM],
+                errors=(*_AUTH_ERRORS, 404),
+            )
+        }
+        for action, summary in (
+            ("suspend", "Suspend a partner (a ledger entry)"),
+            ("resume", "Make a suspended partner active again (a ledger entry)"),
+        )
+    },
+    "/v1/admin/partners/{id}/rotate-secret": {
+        "post": _operation(
+            "admin_partner_rotate",
+            "admin",
+            "Issue a new secret, shown only in this response (a ledger entry)",
+            200,
+            openapi.strict_object(
+                {
+                    "id": {"type": "string"},
+                    "secret": {"type": "string"},
+                    "ledger_index": {"type": "integer", "minimum": 0},
+                }
+            ),
+            parameters=[_ID_PARAM],
+            errors=(*_AUTH_ERRORS, 404),
         )
     },
     "/v1/admin/applications": {

@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from pyservice import openapi
-from pyservice.appkeys import CALLER, METRICS, REQUEST_ID, USAGE, USAGE_RECORDED
+from pyservice.appkeys import CALLER, METRICS, PURPOSE, REQUEST_ID, USAGE, USAGE_RECORDED
 from pyservice.errors import MalformedInputError
 from pyservice.partners.policy import Caller
 from pyservice.verify.result import CHECK_NAMES, STATUSES, VerificationResult
@@ -66,6 +66,7 @@ def receipt_for(
         partner_id=None if caller is None else caller.partner_id,
         client=request.remote,
         full_disclosure=full_disclosure,
+        purpose=request.get(PURPOSE),
     )
     request[USAGE_RECORDED] = True
 

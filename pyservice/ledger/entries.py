@@ -9,7 +9,9 @@ accepted by prefix with this explicit set of suffixes:
 - ``seal.registered``, ``seal.status``, ``seal.revoked``;
 - ``material.registered``;
 - ``usage.batch`` (root of a batch of usage events);
-- ``key.registered``, ``key.rotated``, ``key.revoked``.
+- ``key.registered``, ``key.rotated``, ``key.revoked``;
+- ``partner.added``, ``partner.status``, ``partner.secret_rotated``,
+  ``consent.granted``, ``consent.revoked`` (:mod:`pyservice.partners.admin`).
 
 Only ``kind`` and ``at`` are checked here; the issues that write each kind
 own its fields.
@@ -39,6 +41,11 @@ KINDS: Final = frozenset(
         "key.registered",
         "key.rotated",
         "key.revoked",
+        "partner.added",
+        "partner.status",
+        "partner.secret_rotated",
+        "consent.granted",
+        "consent.revoked",
     }
 )
 #: Largest canonical entry accepted.

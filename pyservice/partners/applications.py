@@ -25,8 +25,14 @@ from typing import Any, Final
 
 from pyservice.errors import MalformedInputError, NotFoundError, SidianError
 from pyservice.partners.calendar import WorkCalendar
-from pyservice.partners.policy import parse_scopes
-from pyservice.partners.registry import PartnerRegistry, UnknownPartnerError, check_codes
+from pyservice.partners.policy import AccessDeniedError, parse_scopes
+from pyservice.partners.registry import (
+    HOLDER_SCOPE,
+    HolderScopeReservedError,
+    PartnerRegistry,
+    UnknownPartnerError,
+    check_codes,
+)
 from pyservice.store import ApplicationDecision, ApplicationRow, Store
 
 __all__ = [
@@ -34,6 +40,7 @@ __all__ = [
     "ApplicationNotPendingError",
     "Applications",
     "ApprovalExceedsApplicationError",
+    "NotAPartnerError",
     "UnknownApplicationError",
     "application_json",
 ]
@@ -41,6 +48,13 @@ __all__ = [
 APPLICATION_STATUSES: Final = ("pending", "approved", "rejected")
 _MAX_PURPOSE: Final = 1000
 _MAX_REASON: Final = 1000
+
+
+class NotAPartnerError(AccessDeniedError):
+    """A holder credential applying for access: its one scope is ``holder``
+    and an approval (which replaces the grant) must never change that."""
+
+    code = "not_a_partner"
 
 
 class UnknownApplicationError(NotFoundError):
@@ -136,11 +150,16 @@ class Applications:
     ) -> ApplicationRow:
         """File an application; due at the end of the 5th working day."""
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        if self.store.partner_get(partner_id) is None:
+        partner = self.store.partner_get(partner_id)
+        if partner is None:
             raise UnknownPartnerError(f"no partner {partner_id}")
+        if partner.holder_key is not None:
+            raise NotAPartnerError("a holder credential cannot apply for access")
         wanted = parse_scopes(scopes)
         if not wanted:
             raise MalformedInputError("an application asks for at least one scope")
+        if HOLDER_SCOPE in wanted:
+            raise HolderScopeReservedError("the holder scope is only for holder credentials")
         submitted = dt.datetime.fromtimestamp(now / 1000, dt.UTC)
         due = self.calendar.review_deadline(submitted)
         row = ApplicationRow(

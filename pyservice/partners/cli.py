@@ -12,9 +12,12 @@
     sidian partner reject APP_ID --reason … [--by NAME]
     sidian partner consent LICENCE_ID PARTNER_ID [--days N] | --revoke
     sidian partner disclosures [--licence ID] [--partner ID]
+    sidian holder add [--holder-id …] [--id-type 111] [--name …]
 
-``add`` and ``rotate-secret`` print ``{"id", "secret"}`` once: the secret is
-not stored in clear and cannot be shown again.
+``add``, ``rotate-secret`` and ``holder add`` print ``{"id", "secret"}``
+once: the secret is not stored in clear and cannot be shown again.
+``add``, ``suspend``, ``resume``, ``rotate-secret``, ``consent`` and
+``holder add`` are ledger entries (:mod:`pyservice.partners.admin`).
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import click
 
 from pyservice.errors import SidianError
+from pyservice.ledger.keys import ledger_key
+from pyservice.ledger.service import Ledger
+from pyservice.partners.admin import PartnerAdmin
 from pyservice.partners.applications import Applications, application_json
 from pyservice.partners.calendar import WorkCalendar
 from pyservice.partners.disclosure import Disclosures
@@ -55,6 +62,8 @@ class _Context:
     partners: PartnerRegistry
     applications: Applications
     disclosures: Disclosures
+    admin: PartnerAdmin
+    keyring: KeyRing
 
 
 def _settings() -> Settings:
@@ -73,9 +82,16 @@ def _open(data_dir: Path | None) -> Iterator[_Context]:
         raise click.ClickException(f"no store in {path} (run: sidian init --data-dir {path})")
     store = open_store(path)
     try:
-        partners = PartnerRegistry(store, KeyRing(store, load_master_key(path)))
+        keyring = KeyRing(store, load_master_key(path))
+        partners = PartnerRegistry(store, keyring)
         calendar = WorkCalendar.load(settings.work_calendar)
-        yield _Context(partners, Applications(store, calendar, partners), Disclosures(store))
+        disclosures = Disclosures(store)
+        ledger = Ledger(store, ledger_key(store, path))
+        ledger.load()
+        admin = PartnerAdmin(partners, disclosures, ledger, keyring.usage_target)
+        yield _Context(
+            partners, Applications(store, calendar, partners), disclosures, admin, keyring
+        )
     except SidianError as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from exc
     finally:
@@ -90,8 +106,12 @@ def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
 def _reviewer(by: str | None) -> str:
-    return by if by else f"cli:{getpass.getuser()}"
+    return by if by else _actor()
 
 
 @click.group()
@@ -127,8 +147,9 @@ def add(  # click passes options as keywords
 ) -> None:
     """Add a partner; prints its id and secret (shown only this once) as JSON."""
     with _open(data_dir) as ctx:
-        new = ctx.partners.add(
+        new, _ = ctx.admin.add(
             name,
+            actor=_actor(),
             scopes=scopes,
             licence_types=_codes(types),
             issuers=_codes(issuers),
@@ -163,7 +184,7 @@ def list_(as_json: bool, data_dir: Path | None) -> None:
 def suspend(partner_id: str, data_dir: Path | None) -> None:
     """Suspend a partner: its requests get 401 partner_suspended (within seconds)."""
     with _open(data_dir) as ctx:
-        _echo_json(ctx.partners.suspend(partner_id).to_json())
+        _echo_json(ctx.admin.suspend(partner_id, actor=_actor())[0].to_json())
 
 
 @partner.command("resume")
@@ -172,7 +193,7 @@ def suspend(partner_id: str, data_dir: Path | None) -> None:
 def resume(partner_id: str, data_dir: Path | None) -> None:
     """Make a suspended partner active again."""
     with _open(data_dir) as ctx:
-        _echo_json(ctx.partners.resume(partner_id).to_json())
+        _echo_json(ctx.admin.resume(partner_id, actor=_actor())[0].to_json())
 
 
 @partner.command("rotate-secret")
@@ -181,7 +202,7 @@ def resume(partner_id: str, data_dir: Path | None) -> None:
 def rotate_secret(partner_id: str, data_dir: Path | None) -> None:
     """Issue a new secret (printed once as JSON); the old one stops working."""
     with _open(data_dir) as ctx:
-        new = ctx.partners.rotate_secret(partner_id)
+        new, _ = ctx.admin.rotate_secret(partner_id, actor=_actor())
     _echo_json(new.to_json())
 
 
@@ -300,14 +321,14 @@ def consent(
     """Record (or --revoke) a holder's consent to full disclosure of one
     licence to one partner (e.g. a signed paper consent)."""
     with _open(data_dir) as ctx:
-        ctx.partners.get(partner_id)  # unknown_partner if absent
         if revoke:
-            _echo_json({"revoked": ctx.disclosures.revoke_consent(licence_id, partner_id)})
+            revoked, _ = ctx.admin.revoke_consent(licence_id, partner_id, actor=_actor())
+            _echo_json({"revoked": revoked})
             return
         now = int(time.time() * 1000)
         expires = None if days is None else now + days * 86_400_000
-        row = ctx.disclosures.grant_consent(
-            licence_id, partner_id, expires_at_ms=expires, now_ms=now
+        row, _ = ctx.admin.grant_consent(
+            licence_id, partner_id, actor=_actor(), expires_at_ms=expires, now_ms=now
         )
     _echo_json(
         {
@@ -343,6 +364,44 @@ def disclosures(licence_id: str | None, partner_id: str | None, data_dir: Path |
     )
 
 
+@click.group()
+def holder() -> None:
+    """Holder credentials (持证人凭据): bound to one holder's licences."""
+
+
+_MAX_HOLDER_ID: Final = 64
+
+
+@holder.command("add")
+@click.option(
+    "--holder-id",
+    prompt="Holder ID number",
+    hide_input=True,
+    help="The holder's ID number (prompted without echo if omitted; never printed or logged).",
+)
+@click.option(
+    "--id-type",
+    default="111",
+    show_default=True,
+    help="ID type code of the number (111 居民身份证, 001 统一社会信用代码).",
+)
+@click.option("--name", default="holder", show_default=True, help="A label for the credential.")
+@_DATA_DIR
+def holder_add(holder_id: str, id_type: str, name: str, data_dir: Path | None) -> None:
+    """Issue a holder credential bound to one holder (scope ``holder``: QR
+    codes and usage of that holder's licences only); prints its id and
+    secret (shown only this once) and how many licences it covers."""
+    holder_id = holder_id.strip()
+    if not holder_id or len(holder_id) > _MAX_HOLDER_ID or not holder_id.isprintable():
+        raise click.ClickException(f"--holder-id must be 1..{_MAX_HOLDER_ID} printable characters")
+    with _open(data_dir) as ctx:
+        key = ctx.keyring.holder_key(id_type, holder_id)
+        new, _ = ctx.admin.add_holder(key, actor=_actor(), name=name)
+        licences = ctx.partners.store.licences_by_holder(key)
+    _echo_json({**new.to_json(), "licences": licences})
+
+
 def register(group: click.Group) -> None:
-    """Add ``sidian partner`` to the ``sidian`` group."""
+    """Add ``sidian partner`` and ``sidian holder`` to the ``sidian`` group."""
     group.add_command(partner)
+    group.add_command(holder)

@@ -114,13 +114,19 @@ class Disclosures:
     ) -> ConsentRow:
         """Record the holder's consent to full disclosure to one partner."""
         now = _now_ms() if now_ms is None else now_ms
+        self.check_consent(licence_id, expires_at_ms, now)
+        row = ConsentRow(licence_id, partner_id, now, expires_at_ms)
+        self.store.consent_put(row)
+        return row
+
+    @staticmethod
+    def check_consent(licence_id: str, expires_at_ms: int | None, now_ms: int | None) -> None:
+        """What :meth:`grant_consent` refuses (400), checked without writing."""
+        now = _now_ms() if now_ms is None else now_ms
         if expires_at_ms is not None and expires_at_ms <= now:
             raise MalformedInputError("a consent must expire in the future")
         if not licence_id or len(licence_id) > 200:
             raise MalformedInputError("malformed licence id")
-        row = ConsentRow(licence_id, partner_id, now, expires_at_ms)
-        self.store.consent_put(row)
-        return row
 
     def revoke_consent(self, licence_id: str, partner_id: str) -> bool:
         return self.store.consent_delete(licence_id, partner_id)

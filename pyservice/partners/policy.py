@@ -7,6 +7,7 @@ limit means "any", a non-empty one is an allow-list.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
@@ -21,8 +22,10 @@ __all__ = [
     "Grant",
     "IssuerDeniedError",
     "LicenceTypeDeniedError",
+    "NotHolderError",
     "ScopeDeniedError",
     "parse_scopes",
+    "require_holder_of",
 ]
 
 SCOPES: Final = frozenset(
@@ -64,6 +67,14 @@ class LicenceTypeDeniedError(AccessDeniedError):
 
 class IssuerDeniedError(AccessDeniedError):
     code = "issuer_denied"
+
+
+class NotHolderError(AccessDeniedError):
+    """A holder endpoint called for a licence that is not the caller's —
+    or that does not exist: both get this same answer, so a holder
+    credential cannot probe which licence ids exist."""
+
+    code = "not_holder"
 
 
 class UnknownScopeError(SidianError, ValueError):
@@ -119,3 +130,18 @@ class Caller:
     #: see :data:`READ_ONLY_SCOPES`): then nothing beyond a repeatable
     #: read-only answer is given, in particular no full disclosure.
     nonce_shared: bool = True
+    #: A holder credential's holder (keyed hash of the ID); ``None``: a partner.
+    holder_key: bytes | None = field(default=None, repr=False)
+
+
+def require_holder_of(caller: Caller | None, licence_holder_key: bytes | None) -> None:
+    """``caller`` is a holder credential bound to the holder whose keyed
+    hash is ``licence_holder_key`` (``None``: no such licence); else
+    :class:`NotHolderError`. Compared in constant time."""
+    if (
+        caller is None
+        or caller.holder_key is None
+        or licence_holder_key is None
+        or not hmac.compare_digest(caller.holder_key, licence_holder_key)
+    ):
+        raise NotHolderError("this credential may act only on its own holder's licences")

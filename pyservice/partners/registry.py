@@ -7,6 +7,13 @@ resume and rotate the secret of partners, over the store.
   and :meth:`rotate_secret`, and stored only SM4-GCM-wrapped under a key
   derived from the master key (random 12-byte nonce, the partner id as
   associated data, so a wrapped secret moved to another row fails).
+- A *holder credential* (:meth:`add_holder`) is a partner-like account with
+  the one scope ``holder``, bound to one holder by the keyed hash of the
+  holder's ID (:meth:`KeyRing.holder_key`, as the registry indexes
+  licences): it signs requests exactly as a partner does (one auth path)
+  and acts only on that holder's licences. Its id is ``h_`` + 16 hex
+  digits. ``holder`` is reserved to holder credentials: :meth:`add`
+  refuses it.
 - :meth:`lookup` is the hot path of every signed request: it keeps the
   unwrapped partner for ``cache_seconds`` (a few seconds) per process. A
   change made in this process (suspend, resume, rotation) drops the entry
@@ -35,19 +42,27 @@ from pyservice.store import PartnerRow, Store
 
 __all__ = [
     "DEFAULT_RATE_PER_S",
+    "HOLDER_RATE_PER_S",
+    "HOLDER_SCOPE",
     "PARTNER_STATUSES",
+    "HolderScopeReservedError",
     "NewPartner",
     "Partner",
     "PartnerRegistry",
     "UnknownPartnerError",
     "check_codes",
     "check_rate",
+    "new_holder_credential_id",
     "new_partner_id",
     "new_secret",
 ]
 
 PARTNER_STATUSES: Final = ("active", "suspended")
 DEFAULT_RATE_PER_S: Final = 100.0
+#: A holder's app refreshes a QR code now and then: a low default rate.
+HOLDER_RATE_PER_S: Final = 5.0
+#: The scope of holder credentials, and only theirs.
+HOLDER_SCOPE: Final = "holder"
 MAX_RATE_PER_S: Final = 100_000.0
 #: Label of the master-key-derived key that wraps partner secrets.
 SECRET_WRAP_LABEL: Final = "sidian partner secret v1"  # noqa: S105 - a label, not a secret
@@ -57,6 +72,20 @@ _MAX_TEXT: Final = 200
 
 class UnknownPartnerError(NotFoundError):
     code = "unknown_partner"
+
+
+class HolderScopeReservedError(MalformedInputError):
+    """``holder`` is granted only to holder credentials (bound to one holder)."""
+
+    code = "holder_scope_reserved"
+
+
+#: The id prefix of holder credentials (partners' ids start with ``p_``).
+HOLDER_ID_PREFIX: Final = "h_"
+
+
+def new_holder_credential_id() -> str:
+    return HOLDER_ID_PREFIX + secrets.token_hex(8)
 
 
 def new_partner_id() -> str:
@@ -86,15 +115,22 @@ class Partner:
     created_at: int
     secret_rotated_at: int
     secret: str = field(repr=False)
+    #: The holder this credential is bound to (keyed hash); ``None``: a partner.
+    holder_key: bytes | None = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
         return self.status == "active"
 
+    @property
+    def kind(self) -> str:
+        return "partner" if self.holder_key is None else "holder"
+
     def to_json(self) -> dict[str, Any]:
         """The public description (no secret)."""
         return {
             "id": self.id,
+            "kind": self.kind,
             "name": self.name,
             "contact": self.contact,
             "status": self.status,
@@ -188,6 +224,7 @@ class PartnerRegistry:
             created_at=row.created_at,
             secret_rotated_at=row.secret_rotated_at,
             secret=self._unwrap(row),
+            holder_key=row.holder_key,
         )
 
     # ---- writes -----------------------------------------------------------------
@@ -205,8 +242,60 @@ class PartnerRegistry:
         now_ms: int | None = None,
     ) -> NewPartner:
         """A new active partner; its id and secret (shown once)."""
+        granted = parse_scopes(scopes)
+        if HOLDER_SCOPE in granted:
+            raise HolderScopeReservedError(
+                "the holder scope is only for holder credentials (sidian holder add)"
+            )
+        return self._add(
+            new_partner_id(),
+            name,
+            scopes=granted,
+            licence_types=licence_types,
+            issuers=issuers,
+            contact=contact,
+            rate_per_s=rate_per_s,
+            single_use_tokens=single_use_tokens,
+            now_ms=now_ms,
+        )
+
+    def add_holder(
+        self,
+        holder_key: bytes,
+        *,
+        name: str = "holder",
+        rate_per_s: float = HOLDER_RATE_PER_S,
+        now_ms: int | None = None,
+    ) -> NewPartner:
+        """A new holder credential bound to ``holder_key`` (the keyed hash of
+        the holder's ID, never the ID): scope ``holder`` only; its id and
+        secret (shown once)."""
+        if len(holder_key) != 16:
+            raise ValueError("a holder key is 16 bytes")
+        return self._add(
+            new_holder_credential_id(),
+            name,
+            scopes=frozenset({HOLDER_SCOPE}),
+            rate_per_s=rate_per_s,
+            holder_key=holder_key,
+            now_ms=now_ms,
+        )
+
+    def _add(
+        self,
+        partner_id: str,
+        name: str,
+        *,
+        scopes: frozenset[str],
+        licence_types: Iterable[str] = (),
+        issuers: Iterable[str] = (),
+        contact: str = "",
+        rate_per_s: float = DEFAULT_RATE_PER_S,
+        single_use_tokens: bool = False,
+        holder_key: bytes | None = None,
+        now_ms: int | None = None,
+    ) -> NewPartner:
         now = _now_ms() if now_ms is None else now_ms
-        partner_id = new_partner_id()
         secret = new_secret()
         nonce, wrapped = self._wrap(partner_id, secret)
         self.store.partner_add(
@@ -217,13 +306,14 @@ class PartnerRegistry:
                 status="active",
                 wrap_nonce=nonce,
                 wrapped_secret=wrapped,
-                scopes=tuple(sorted(parse_scopes(scopes))),
+                scopes=tuple(sorted(scopes)),
                 licence_types=check_codes(licence_types, "licence type"),
                 issuers=check_codes(issuers, "issuer"),
                 rate_per_s=check_rate(rate_per_s),
                 single_use_tokens=single_use_tokens,
                 created_at=now,
                 secret_rotated_at=now,
+                holder_key=holder_key,
             )
         )
         return NewPartner(partner_id, secret)

@@ -10,22 +10,31 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 
 from pyservice.errors import SidianError
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
+from pyservice.partners.admin import PartnerAdmin
+from pyservice.partners.disclosure import Disclosures
+from pyservice.partners.registry import PartnerRegistry
 from pyservice.registry.bulk import import_file
-from pyservice.registry.demo import seed_demo
+from pyservice.registry.demo import demo_holder, seed_demo
 from pyservice.registry.document import parse_document, verify_document
-from pyservice.registry.keys import PURPOSES, KeyRing, TrustedKey, load_master_key
+from pyservice.registry.keys import (
+    PURPOSES,
+    KeyRing,
+    TrustedKey,
+    load_master_key,
+    write_private,
+)
 from pyservice.registry.service import STORED_STATUSES, Registry, today_in_china
 from pyservice.settings import Settings
 from pyservice.store import open_store
 
-__all__ = ["DATA_DIR_OPTION", "JSON_OPTION", "register"]
+__all__ = ["DATA_DIR_OPTION", "DEMO_HOLDER_FILE", "JSON_OPTION", "register"]
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -94,7 +103,34 @@ def init(data_dir: Path | None, demo: bool) -> None:
             else:
                 done = seed_demo(registry)
                 click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in done.items()))
+                _demo_holder_credential(registry, _data_dir(data_dir))
         click.echo(f"registry ready in {_data_dir(data_dir)}")
+
+
+#: Where ``sidian init --demo`` saves the demo holder's credential (0600).
+DEMO_HOLDER_FILE: Final = "demo-holder.json"
+
+
+def _demo_holder_credential(registry: Registry, data_dir: Path) -> None:
+    """Issue a holder credential for a demo holder and save it (id, secret,
+    the holder's licence ids; never the ID number) to ``demo-holder.json``."""
+    holder = demo_holder(registry)
+    if holder is None:
+        return
+    keyring = registry.keyring
+    key = keyring.holder_key(*holder)
+    admin = PartnerAdmin(
+        PartnerRegistry(registry.store, keyring),
+        Disclosures(registry.store),
+        registry.ledger,
+        keyring.usage_target,
+    )
+    new, _ = admin.add_holder(key, actor="demo", name="演示持证人")
+    record = {**new.to_json(), "licences": registry.store.licences_by_holder(key)}
+    path = data_dir / DEMO_HOLDER_FILE
+    path.unlink(missing_ok=True)
+    write_private(path, json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"))
+    click.echo(f"demo holder credential {new.id} saved to {path} (mode 0600)")
 
 
 # --------------------------------------------------------------- issuers --

@@ -10,14 +10,20 @@ codes are demo assignments, not official catalogue codes.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from typing import Any, Final
 
-from pyservice.registry.service import PreparedLicence, Registry, today_in_china
+from pyservice.registry.service import (
+    PreparedLicence,
+    Registry,
+    effective_status,
+    today_in_china,
+)
 from pyservice.registry.validate import resident_id_check_char, uscc_check_char
 
-__all__ = ["DEMO_ISSUERS", "DEMO_TYPES", "bulk_rows", "seed_demo"]
+__all__ = ["DEMO_ISSUERS", "DEMO_TYPES", "bulk_rows", "demo_holder", "seed_demo"]
 
 _MARKET = "11100000000013338W"  # defining authority of the business types (demo)
 _POLICE = "11100000000013661B"  # defining authority of the identity types (demo)
@@ -221,3 +227,24 @@ def seed_demo(registry: Registry, *, count: int = 300, seed: int = 36) -> dict[s
         "licences": count + 1,
         **{status.lower(): len(targets) for status, targets in changes.items()},
     }
+
+
+def demo_holder(registry: Registry) -> tuple[str, str] | None:
+    """``(id_type, id number)`` of the first person in the registry holding a
+    licence in force today — the demo holder ``sidian init --demo`` issues a
+    holder credential for (``None`` if there is none)."""
+    store = registry.store
+    today = today_in_china()
+    after = ""
+    while True:
+        ids = store.licences_page(after, 500)
+        if not ids:
+            return None
+        for licence_id in ids:
+            row = store.licence_get(licence_id)
+            if row is None or effective_status(row.status, row.valid_until, today) != "VALID":
+                continue
+            holder = json.loads(registry.licence(licence_id).body)["holder"]
+            if holder["id_type"] == "111":
+                return str(holder["id_type"]), str(holder["id"])
+        after = ids[-1]

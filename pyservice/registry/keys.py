@@ -50,6 +50,7 @@ __all__ = [
     "TrustedKey",
     "key_in_force",
     "load_master_key",
+    "write_private",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist) readable by its owner only (0600)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
@@ -101,7 +103,7 @@ def load_master_key(data_dir: Path, environ: Mapping[str, str] | None = None) ->
         if not path.exists():
             data_dir.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
-                _write_private(path, secrets.token_bytes(16))
+                write_private(path, secrets.token_bytes(16))
                 log.warning("created a new master key file %s (mode 0600); back it up", path)
     key = path.read_bytes()
     if len(key) != 16:

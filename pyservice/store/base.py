@@ -272,6 +272,8 @@ class UsageRow:
     full_disclosure: bool
     batch_root: bytes
     batch_pos: int = 0
+    #: What the partner declared the call was for (``X-Sidian-Purpose``).
+    purpose: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +295,9 @@ class PartnerRow:
     single_use_tokens: bool
     created_at: int
     secret_rotated_at: int
+    #: A holder credential's binding: the keyed hash of its holder's ID
+    #: (as ``LicenceRow.holder_key``); ``None`` for an ordinary partner.
+    holder_key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,9 +511,11 @@ class Store(Protocol):
         result: str | None = None,
         endpoint: str | None = None,
         before: tuple[int, str] | None = None,
+        exclude_partner_prefix: str | None = None,
     ) -> list[UsageRow]:
         """Usage records matching every given filter (``since <= at <
-        until``, unix ms; ``target`` the keyed hash of a licence or seal),
+        until``, unix ms; ``target`` the keyed hash of a licence or seal;
+        none by a partner whose id starts with ``exclude_partner_prefix``),
         newest first (by ``at``, then ``record_id``), strictly before the
         keyset cursor ``before = (at, record_id)``, at most ``limit``."""
         ...

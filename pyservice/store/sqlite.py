@@ -263,12 +263,17 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX usage_records_by_partner ON usage_records (partner_id, at, record_id)",
         "CREATE INDEX usage_records_by_batch ON usage_records (batch_root, batch_pos)",
     ),
+    8: (
+        # Holder credentials: a partner-like account bound to one holder by
+        # the keyed hash of the holder's ID (registry_licences.holder_key);
+        # NULL for an ordinary partner.
+        "ALTER TABLE partner_accounts ADD COLUMN holder_key BLOB",
+        # The purpose a partner declared for a call (X-Sidian-Purpose).
+        "ALTER TABLE usage_records ADD COLUMN purpose TEXT",
+        # (A holder's usage list reads usage_records_by_target of migration 7.)
+    ),
 }
 
-_USAGE_COLUMNS: Final = (
-    "record_id, at, partner_id, endpoint, target, result, latency_us, request_id, client, "
-    "full_disclosure, batch_root, batch_pos"
-)
 _LICENCE_COLUMNS: Final = (
     "id, ref, issuer_code, type_code, version, body, signature, kid, status, status_reason, "
     "status_at, valid_until, supersedes, superseded_by, ledger_index, status_idx, issued_at, "
@@ -276,7 +281,7 @@ _LICENCE_COLUMNS: Final = (
 )
 _PARTNER_COLUMNS: Final = (
     "id, name, contact, status, wrap_nonce, wrapped_secret, scopes, licence_types, issuers, "
-    "rate_per_s, single_use_tokens, created_at, secret_rotated_at"
+    "rate_per_s, single_use_tokens, created_at, secret_rotated_at, holder_key"
 )
 _APPLICATION_COLUMNS: Final = (
     "id, partner_id, purpose, scopes, licence_types, issuers, status, submitted_at, due_at, "
@@ -370,7 +375,14 @@ def _partner(row: tuple[Any, ...]) -> PartnerRow:
         single_use_tokens=bool(row[10]),
         created_at=int(row[11]),
         secret_rotated_at=int(row[12]),
+        holder_key=None if row[13] is None else bytes(row[13]),
     )
+
+
+_USAGE_COLUMNS: Final = (
+    "record_id, at, partner_id, endpoint, target, result, latency_us, request_id, client, "
+    "full_disclosure, batch_root, batch_pos, purpose"
+)
 
 
 def _application(row: tuple[Any, ...]) -> ApplicationRow:
@@ -408,11 +420,12 @@ def _usage_insert(conn: sqlite3.Connection, rows: Sequence[UsageRow]) -> None:
         return
     conn.executemany(
         f"INSERT INTO usage_records ({_USAGE_COLUMNS}) "  # noqa: S608 - fixed columns
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 r.record_id, r.at, r.partner_id, r.endpoint, r.target, r.result, r.latency_us,
                 r.request_id, r.client, int(r.full_disclosure), r.batch_root, r.batch_pos,
+                r.purpose,
             )
             for r in rows
         ],
@@ -422,7 +435,7 @@ def _usage_insert(conn: sqlite3.Connection, rows: Sequence[UsageRow]) -> None:
 def _usage_row(r: tuple[Any, ...]) -> UsageRow:
     return UsageRow(
         str(r[0]), int(r[1]), r[2], str(r[3]), None if r[4] is None else bytes(r[4]), str(r[5]),
-        int(r[6]), str(r[7]), r[8], bool(r[9]), bytes(r[10]), int(r[11]),
+        int(r[6]), str(r[7]), r[8], bool(r[9]), bytes(r[10]), int(r[11]), r[12],
     )  # fmt: skip
 
 
@@ -829,9 +842,13 @@ class SqliteStore:
         result: str | None = None,
         endpoint: str | None = None,
         before: tuple[int, str] | None = None,
+        exclude_partner_prefix: str | None = None,
     ) -> list[UsageRow]:
         where: list[str] = []
         params: list[object] = []
+        if exclude_partner_prefix is not None:
+            where.append("(partner_id IS NULL OR substr(partner_id, 1, ?) != ?)")
+            params.extend((len(exclude_partner_prefix), exclude_partner_prefix))
         for column, value in (
             ("partner_id", partner_id),
             ("target", target),
@@ -1143,7 +1160,7 @@ class SqliteStore:
     def partner_add(self, row: PartnerRow) -> None:
         self._insert(
             f"INSERT INTO partner_accounts ({_PARTNER_COLUMNS}) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.id,
                 row.name,
@@ -1158,6 +1175,7 @@ class SqliteStore:
                 int(row.single_use_tokens),
                 row.created_at,
                 row.secret_rotated_at,
+                row.holder_key,
             ),
             f"partner {row.id}",
         )

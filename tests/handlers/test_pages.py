@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
@@ -28,7 +29,7 @@ __all__ = ["browser"]  # the fixture
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ThreadedServer, Seeded]]:
-    app, ids = seeded_app(Settings(data_dir=tmp_path / "data"))
+    app, ids = seeded_app(Settings(data_dir=tmp_path / "data", demo_pages=True))
     with ThreadedServer(app) as server:
         yield server, ids
 
@@ -94,3 +95,15 @@ def test_a_code_that_does_not_decode_gets_the_bad_code_page(
         urllib.request.urlopen(server.url("/v/not-a-token"), timeout=10)  # noqa: S310
     assert info.value.code == 400
     info.value.close()
+
+
+async def test_the_holder_page_is_served_only_in_demo_mode(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    for demo, status in ((False, 404), (True, 200)):
+        app, ids = seeded_app(Settings(data_dir=tmp_path / f"data-{demo}", demo_pages=demo))
+        client = await aiohttp_client(app)
+        response = await client.get(f"/holder/{ids.driving}")
+        assert response.status == status
+        if not demo:
+            assert (await response.json())["error"]["code"] == "not_found"

@@ -134,7 +134,7 @@ async def test_metrics_of_issue_6_are_exposed(
 async def test_store_down_is_503_or_undetermined_never_500(
     aiohttp_client: AiohttpClient, settings: Settings
 ) -> None:
-    client, ids = await signed_client(aiohttp_client, settings)
+    client, ids = await signed_client(aiohttp_client, settings, demo_pages=True)
     token = await qr_token(client, ids.business)
     client.client.app[STORE].close()
     # nothing was cached for this token: the platform key cannot be read

@@ -13,12 +13,17 @@ from pyservice.partners.applications import (
     ApplicationNotPendingError,
     Applications,
     ApprovalExceedsApplicationError,
+    NotAPartnerError,
     UnknownApplicationError,
     application_json,
 )
 from pyservice.partners.calendar import BEIJING, WorkCalendar
 from pyservice.partners.policy import UnknownScopeError
-from pyservice.partners.registry import PartnerRegistry, UnknownPartnerError
+from pyservice.partners.registry import (
+    HolderScopeReservedError,
+    PartnerRegistry,
+    UnknownPartnerError,
+)
 from pyservice.registry.keys import KeyRing
 from pyservice.store.sqlite import SqliteStore
 
@@ -137,4 +142,11 @@ def test_bad_applications_are_refused(env: tuple[PartnerRegistry, Applications])
         apps.list(status="maybe")
     with pytest.raises(UnknownApplicationError):
         apps.get("app_missing")
+    # the holder scope is never applied for, and a holder credential never applies
+    with pytest.raises(HolderScopeReservedError):
+        apps.apply(pid, purpose="p", scopes=["verify:qr", "holder"])
+    holder = partners.add_holder(bytes(16)).id
+    with pytest.raises(NotAPartnerError) as info:
+        apps.apply(holder, purpose="p", scopes=["admin"])
+    assert (info.value.code, info.value.http_status) == ("not_a_partner", 403)
     assert apps.list() == []

@@ -55,6 +55,8 @@ def test_help_everywhere() -> None:
                 "disclosures",
             )
         ),
+        ["holder"],
+        ["holder", "add"],
     ):
         result = CliRunner().invoke(main, [*command, "--help"])
         assert result.exit_code == 0, command
@@ -155,3 +157,64 @@ def test_consent_and_disclosure_record(data: Path) -> None:
         "revoked": True
     }
     assert "unknown_partner" in _run("partner", "consent", lid, "p_missing", data=data, code=1)
+
+
+def _ledger_kinds(data: Path) -> list[str]:
+    store = open_store(data)
+    try:
+        head = store.ledger_head()
+        assert head is not None
+        return [leaf.kind for leaf in store.ledger_leaves(0, head.tree_size)]
+    finally:
+        store.close()
+
+
+def test_admin_commands_are_ledger_entries(data: Path) -> None:
+    pid = json.loads(_run("partner", "add", "A", "--scopes", "licence:read-full", data=data))["id"]
+    _run("partner", "suspend", pid, data=data)
+    _run("partner", "resume", pid, data=data)
+    _run("partner", "rotate-secret", pid, data=data)
+    lid = "1.2.156.3005.2.11100000000013661B006.11430000006122244L.000001.001.X"
+    _run("partner", "consent", lid, pid, data=data)
+    _run("partner", "consent", lid, pid, "--revoke", data=data)
+    assert _ledger_kinds(data)[-6:] == [
+        "partner.added",
+        "partner.status",
+        "partner.status",
+        "partner.secret_rotated",
+        "consent.granted",
+        "consent.revoked",
+    ]
+    out = _run("partner", "add", "B", "--scopes", "verify:qr,holder", data=data, code=1)
+    assert "holder_scope_reserved" in out
+
+
+def test_holder_add_binds_a_credential_to_one_holder(data: Path) -> None:
+    holder_id = "11010519491231002X"
+    result = CliRunner().invoke(
+        main, ["holder", "add", "--holder-id", holder_id, "--data-dir", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    new = json.loads(result.output)
+    assert set(new) == {"id", "secret", "licences"}
+    assert new["licences"] == []  # no licence issued to this holder yet
+    assert holder_id not in result.output
+    store = open_store(data)
+    try:
+        keyring = KeyRing(store, load_master_key(data))
+        holder = PartnerRegistry(store, keyring).get(new["id"])
+        assert holder.holder_key == keyring.holder_key("111", holder_id)
+        assert holder.secret == new["secret"]
+        assert holder_id.encode() not in (data / "sidian.db").read_bytes()
+    finally:
+        store.close()
+    assert _ledger_kinds(data)[-1] == "partner.added"
+    # prompted without echo when not given on the command line
+    prompted = CliRunner().invoke(
+        main, ["holder", "add", "--data-dir", str(data)], input=holder_id + "\n"
+    )
+    assert prompted.exit_code == 0, prompted.output
+    assert holder_id not in prompted.output
+    for bad in ("", "x" * 65, "tab\there"):
+        out = _run("holder", "add", "--holder-id", bad, data=data, code=1)
+        assert "--holder-id" in out

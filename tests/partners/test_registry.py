@@ -13,7 +13,9 @@ from pyservice.crypto import sm4_gcm_decrypt
 from pyservice.errors import InvalidTagError, MalformedInputError
 from pyservice.partners.policy import UnknownScopeError
 from pyservice.partners.registry import (
+    HOLDER_RATE_PER_S,
     SECRET_WRAP_LABEL,
+    HolderScopeReservedError,
     PartnerRegistry,
     UnknownPartnerError,
 )
@@ -135,3 +137,27 @@ def test_rows_are_portable_dataclasses(registry: PartnerRegistry) -> None:
     row = registry.store.partner_get(new.id)
     assert isinstance(row, PartnerRow)
     assert row.issuers == ("11430000006122244L", "430100")  # sorted, deduplicated
+
+
+def test_holder_scope_is_reserved_to_holder_credentials(registry: PartnerRegistry) -> None:
+    with pytest.raises(HolderScopeReservedError) as info:
+        registry.add("某App", scopes="verify:qr,holder")
+    assert info.value.code == "holder_scope_reserved"
+    assert registry.list() == []
+
+
+def test_a_holder_credential_is_bound_to_one_holder(registry: PartnerRegistry) -> None:
+    key = bytes(range(16, 32))
+    new = registry.add_holder(key)
+    assert re.fullmatch(r"h_[0-9a-f]{16}", new.id)
+    holder = registry.get(new.id)
+    assert (holder.kind, holder.holder_key, holder.secret) == ("holder", key, new.secret)
+    assert holder.grant.scopes == frozenset({"holder"})
+    assert holder.rate_per_s == HOLDER_RATE_PER_S
+    assert holder.to_json()["kind"] == "holder"
+    assert key.hex() not in repr(holder)
+    assert "holder_key" not in holder.to_json()
+    partner = registry.get(registry.add("某银行", scopes="verify:qr").id)
+    assert (partner.kind, partner.holder_key) == ("partner", None)
+    with pytest.raises(ValueError, match="16 bytes"):
+        registry.add_holder(b"short")

@@ -8,6 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pyservice.cli import main
+from pyservice.partners.registry import PartnerRegistry
+from pyservice.registry.keys import KeyRing, load_master_key
+from pyservice.store import open_store
 from tests.registry_testkit import BUSINESS_TYPE, business_body
 
 
@@ -144,3 +147,32 @@ def test_commands_need_a_store(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["stats", "--data-dir", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "sidian init" in result.output
+
+
+def test_init_demo_saves_a_demo_holder_credential(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    out = _run("init", "--demo", data=data)
+    path = data / "demo-holder.json"
+    assert str(path) in out
+    assert path.stat().st_mode & 0o777 == 0o600
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert set(saved) == {"id", "secret", "licences"}
+    assert saved["secret"] not in out
+    assert saved["licences"]
+    store = open_store(data)
+    try:
+        keyring = KeyRing(store, load_master_key(data))
+        holder = PartnerRegistry(store, keyring).get(saved["id"])
+        assert holder.kind == "holder"
+        # it covers exactly the licences of one person holding a licence in force
+        assert holder.holder_key is not None
+        assert store.licences_by_holder(holder.holder_key) == saved["licences"]
+        row = store.licence_get(saved["licences"][0])
+        assert row is not None
+        assert row.status == "VALID"
+        body = json.loads(keyring.open_body(row.id, row.body))
+        assert body["holder"]["id_type"] == "111"
+        assert body["holder"]["id"] not in out  # the ID number is never printed
+        assert body["holder"]["id"] not in path.read_text(encoding="utf-8")
+    finally:
+        store.close()

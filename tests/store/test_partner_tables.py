@@ -1,9 +1,12 @@
 """The partner tables of the SQLite store (migration 4): partners, access
-applications with the atomic approve-and-grant, consents, disclosures."""
+applications with the atomic approve-and-grant, consents, disclosures;
+migration 8: holder credentials' binding, declared purposes of usage
+records and the per-licence usage query."""
 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from pyservice.store import (
     PartnerRow,
     UniqueViolationError,
 )
-from pyservice.store.sqlite import SqliteStore
+from pyservice.store.sqlite import MIGRATIONS, SqliteStore
 
 
 def _partner(pid: str = "p_1", **changes: Any) -> PartnerRow:
@@ -133,4 +136,51 @@ def test_consents_and_disclosures(tmp_path: Path) -> None:
         DisclosureRow(2, "p_2", "L2", ("holder.name",), "qr", "r2", second)
     ]
     assert [d.seq for d in store.disclosures(partner_id="p_1")] == [first]
+    store.close()
+
+
+def test_migration_8_adds_holder_binding_and_purpose_to_existing_rows(tmp_path: Path) -> None:
+    """A store from before migration 8 keeps its partners (as partners, no
+    holder) and usage records (no purpose, the same leaf) after upgrading."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)")
+    for version in sorted(v for v in MIGRATIONS if v < 8):
+        for statement in MIGRATIONS[version]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (version,))
+    old = _partner()
+    conn.execute(
+        "INSERT INTO partner_accounts (id, name, contact, status, wrap_nonce, wrapped_secret, "
+        "scopes, licence_types, issuers, rate_per_s, single_use_tokens, created_at, "
+        "secret_rotated_at) VALUES (?, ?, ?, ?, ?, ?, '[\"verify:qr\"]', '[\"T1\"]', '[]', "
+        "12.5, 1, 1, 1)",
+        (old.id, old.name, old.contact, old.status, old.wrap_nonce, old.wrapped_secret),
+    )
+    conn.execute(
+        "INSERT INTO usage_records VALUES ('r1', 5, 'p_1', 'qr', ?, 'VALID', 1, 'q', NULL, 0, "
+        "?, 0)",
+        (b"\x01" * 16, b"\x00" * 32),
+    )
+    conn.commit()
+    conn.close()
+
+    store = SqliteStore.open(path)
+    assert store.schema_version() == max(MIGRATIONS)
+    assert store.partner_get("p_1") == old
+    (record,) = store.usage_query(target=b"\x01" * 16, limit=10)
+    assert (record.record_id, record.purpose) == ("r1", None)
+    # new rows carry both
+    store.partner_add(_partner("h_1", scopes=("holder",), holder_key=b"k" * 16))
+    assert store.partner_get("h_1") == _partner("h_1", scopes=("holder",), holder_key=b"k" * 16)
+    store.usage_append([dataclasses.replace(record, record_id="r2", at=6, purpose="开户")])
+    assert [(r.record_id, r.purpose) for r in store.usage_query(target=b"\x01" * 16, limit=10)] == [
+        ("r2", "开户"),
+        ("r1", None),
+    ]
+    assert [
+        r.record_id for r in store.usage_query(target=b"\x01" * 16, before=(6, "r2"), limit=10)
+    ] == ["r1"]
+    assert store.usage_query(target=b"\x02" * 16, limit=10) == []
+    assert [r.record_id for r in store.usage_batch(b"\x00" * 32, 100)] == ["r1", "r2"]
     store.close()

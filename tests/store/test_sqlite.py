@@ -271,13 +271,17 @@ def test_migration_7_keeps_the_records_of_migration_5(tmp_path: Path) -> None:
         for statement in MIGRATIONS[version]:
             conn.execute(statement)
         conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (version,))
+    # rows as a version-6 service wrote them (its columns)
+    conn.executemany(
+        "INSERT INTO usage_records (record_id, at, partner_id, endpoint, target, result, "
+        "latency_us, request_id, client, full_disclosure, batch_root, batch_pos) "
+        "VALUES (?, ?, 'p', 'qr', NULL, 'VALID', 1, 'r', NULL, 0, ?, ?)",
+        [(f"{i:024x}", i, b"\x00" * 32, i) for i in range(3)],
+    )
     conn.commit()
     conn.close()
-    old = SqliteStore(path)  # not migrated: written as a version-6 service would
-    old.usage_append([_usage(i, partner="p", target=None, at=i) for i in range(3)])
-    old.close()
     store = SqliteStore.open(path)
-    assert store.schema_version() == 7
+    assert store.schema_version() == max(MIGRATIONS)
     assert [r.record_id for r in store.usage_query(limit=10, partner_id="p")] == [
         f"{i:024x}" for i in (2, 1, 0)
     ]
