@@ -54,7 +54,9 @@ def _chunk_lines(env: Env, tokens: list[str], n: int) -> list[str]:
 @click.option("--minutes", default=30.0, show_default=True)
 @click.option("--warmup", default=2.0, show_default=True, help="Minutes left out of the trend.")
 @click.option("--chunk", default=60, show_default=True, help="Seconds per wrk run.")
-@click.option("--rate-lines", default=300_000, show_default=True, help="Signed lines per chunk.")
+@click.option(
+    "--rate-lines", default=600_000, show_default=True, help="Signed lines per chunk (at least)."
+)
 @click.option("--max-rss-slope", default=1.0, show_default=True, help="MB per minute.")
 def main(
     *,
