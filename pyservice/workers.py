@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from multiprocessing.process import BaseProcess
@@ -68,9 +67,6 @@ RESTART_WINDOW = 60.0
 #: default, 700, runs it every few requests: each one allocates hundreds of
 #: short-lived containers, nearly all freed by reference counting).
 GC_GEN0_THRESHOLD: Final = 10_000
-#: Seconds a thread may hold the GIL while another waits for it (Python's
-#: default is 0.005).
-GIL_SWITCH_INTERVAL: Final = 0.001
 
 
 def _serve_here(settings: Settings, *, reuse_port: bool) -> None:
@@ -80,10 +76,6 @@ def _serve_here(settings: Settings, *, reuse_port: bool) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
-    # The audit and ledger writer threads hash batches in Python: hand the
-    # GIL back to the event loop every millisecond rather than every 5 ms,
-    # so a batch being hashed adds less to the answers waiting meanwhile.
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     web.run_app(
         app,
         host=settings.host,
