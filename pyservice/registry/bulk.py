@@ -258,9 +258,17 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _worker_init(data_dir: str, master: bytes) -> None:
+def _worker_initargs(data_dir: str | Path, master: bytes) -> tuple[str, bytes, int]:
+    """The arguments of :func:`_worker_init`, made in the importer."""
+    return str(data_dir), master, os.getpid()
+
+
+def _worker_init(data_dir: str, master: bytes, parent: int) -> None:
+    """``parent``: the importer's pid, taken before the worker started (read
+    here, it would already be init's if the importer died while this worker
+    was still starting, and the worker would wait forever)."""
     global _worker_registry  # noqa: PLW0603 - one registry per worker process
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     store = open_store(Path(data_dir), cache_mib=BULK_CACHE_MIB)
     keyring = KeyRing(store, master)
     _worker_registry = Registry(store, keyring, Ledger(store, keyring.platform_key("ledger")))
@@ -293,7 +301,10 @@ def _outcomes(
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_worker_init, initargs=(str(data_dir), master)
+        workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=_worker_initargs(data_dir, master),
     ) as pool:
         pending: deque[Future[list[tuple[int, Outcome]]]] = deque()
         chunks = _chunks(rows, WORKER_CHUNK)

@@ -291,3 +291,51 @@ def test_one_run_per_job_at_a_time(demo: Registry, tmp_path: Path) -> None:
     finally:
         os.close(holder)
     assert import_file(demo, path, today=TODAY).imported == 1
+
+
+# An importer that starts one worker the bulk way (spawn, _worker_init) but
+# is killed while the worker is still starting up: the worker is given the
+# importer's pid up front, so it still notices it is orphaned and exits.
+_SLOW_START_IMPORTER = """
+import multiprocessing, os, sys, time
+from pyservice.registry import bulk
+from pyservice.registry.keys import load_master_key
+
+def slow_worker(initargs):
+    time.sleep(1.5)  # still starting when the importer dies
+    bulk._worker_init(*initargs)
+    time.sleep(60)
+
+if __name__ == "__main__":
+    data = sys.argv[1]
+    context = multiprocessing.get_context("spawn")
+    master = load_master_key(__import__("pathlib").Path(data))
+    worker = context.Process(target=slow_worker, args=(bulk._worker_initargs(data, master),))
+    worker.start()
+    print(worker.pid, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_worker_still_starting_when_the_importer_dies_exits(tmp_path: Path) -> None:
+    data = data_dir(tmp_path)
+    registry = open_registry(data, seed=False)
+    seed_demo(registry, count=10)
+    registry.store.close()
+    script = tmp_path / "importer.py"
+    script.write_text(_SLOW_START_IMPORTER)
+    importer = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, str(script), str(data)], stdout=subprocess.PIPE, text=True
+    )
+    assert importer.stdout is not None
+    worker = int(importer.stdout.readline())
+    os.kill(importer.pid, signal.SIGKILL)  # before the worker's initializer ran
+    importer.wait()
+    importer.stdout.close()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = Path(f"/proc/{worker}").exists()
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the orphaned worker did not exit"
