@@ -270,7 +270,7 @@ class Authenticator:
             )
         if not self._local.add(value, time.monotonic()):
             raise ReplayedNonceError("this nonce was already used")
-        return await self._limiter.take(partner.id, partner.rate_per_s)
+        return self._limiter.take_local(partner.id, partner.rate_per_s)
 
     def _admit_in_outage(self, partner: Partner, value: bytes, ts: int) -> RateDecision:
         """Step 6 for a read-only request while Redis is down: this

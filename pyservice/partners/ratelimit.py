@@ -16,7 +16,6 @@ within its limit while Redis is down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -43,10 +42,9 @@ KEY_PREFIX: Final = "sidian:v1:rl:"
 # request (few arguments to encode, however many requests). Returns one
 # integer per request, in order: -1 the nonce was already used (no token is
 # spent: a replay cannot drain the partner's bucket); >= 0 allowed, that
-# many whole tokens left; <= -2 refused, retry after (-code - 2) ms. With a
-# TTL > 0 the nonce is recorded first (SET NX EX, atomic); a TTL of 0 means
-# no nonce (its key is not touched). Buckets are read once and written once
-# per call.
+# many whole tokens left; <= -2 refused, retry after (-code - 2) ms. The
+# nonce is recorded first (SET NX EX, atomic). Buckets are read once and
+# written once per call.
 _NONCE_AND_BUCKET_BATCH: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -69,8 +67,7 @@ local out = {}
 local i = 0
 for index, ttl in string.gmatch(ARGV[3], '([^,;]+),([^,;]+)') do
   i = i + 1
-  local ttl_n = tonumber(ttl)
-  if ttl_n > 0 and not redis.call('SET', KEYS[m + i], '1', 'NX', 'EX', ttl_n) then
+  if not redis.call('SET', KEYS[m + i], '1', 'NX', 'EX', tonumber(ttl)) then
     out[i] = -1
   else
     local b = buckets[tonumber(index)]
@@ -178,16 +175,6 @@ class RateLimiter:
     def burst_for(rate_per_s: float) -> int:
         return max(1, math.ceil(rate_per_s))
 
-    async def take(self, partner: str, rate_per_s: float) -> RateDecision:
-        """Spend one token of ``partner``'s bucket (``rate_per_s`` > 0): in
-        Redis, or this worker's share when Redis is unreachable or absent."""
-        if self._batch_script is not None:
-            with contextlib.suppress(NonceCheckUnavailableError):
-                outcome = await self._enqueue(partner, rate_per_s, KEY_PREFIX + partner, 0)
-                if isinstance(outcome, RateDecision):
-                    return outcome
-        return self.take_local(partner, rate_per_s)
-
     def take_local(self, partner: str, rate_per_s: float) -> RateDecision:
         """One token of this worker's share (``rate / workers``) of the
         partner's limit, without Redis."""
@@ -208,11 +195,6 @@ class RateLimiter:
         silent fallback: whether one is acceptable is the caller's decision."""
         if self._batch_script is None:
             raise ValueError("take_with_nonce needs a Redis client")
-        return await self._enqueue(partner, rate_per_s, nonce_key, ttl)
-
-    async def _enqueue(
-        self, partner: str, rate_per_s: float, nonce_key: str, ttl: int
-    ) -> RateDecision | ReplayedNonce:
         if self._clock() < self._skip_redis_until:
             raise NonceCheckUnavailableError("cannot record the nonce: Redis unreachable")
         loop = asyncio.get_running_loop()
