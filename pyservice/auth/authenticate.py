@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -60,8 +59,7 @@ __all__ = [
     "NONCE_TTL_SECONDS",
     "AuthUnavailableError",
     "Authenticator",
-    "LocalNonceSet",
-    "OutageNonces",
+    "LocalNonces",
     "PartnerSuspendedError",
     "ReplayedNonceError",
     "SignedRequest",
@@ -97,44 +95,12 @@ class AuthUnavailableError(SidianError):
     http_status = 503
 
 
-class LocalNonceSet:
-    """Nonces seen in the last ``ttl`` seconds, in this process only, at most
-    ``max_entries`` of them (about 100 MB at the default: keys are 64-bit
-    integers). Entries are kept in arrival order, which is expiry order (one
-    TTL for all), so expired ones are dropped from the front. When full of
-    unexpired nonces it refuses (fails closed, 503) rather than forgetting
-    one that could then be replayed: embedded mode sustains about
-    ``max_entries / ttl`` (1,600) signed requests per second; beyond that,
-    configure Redis."""
-
-    def __init__(self, ttl: float = NONCE_TTL_SECONDS, max_entries: int = 1_000_000) -> None:
-        self._ttl = ttl
-        self._max = max_entries
-        self._seen: OrderedDict[int, float] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def add(self, value: bytes, now: float) -> bool:
-        """``True`` the first time ``value`` (a hash) is seen within ``ttl``."""
-        key = int.from_bytes(value[:8], "big")  # 64 bits of a hash: no collisions in practice
-        seen = self._seen
-        while seen:
-            oldest, expires = next(iter(seen.items()))
-            if expires > now:
-                break
-            del seen[oldest]
-        if key in seen:
-            return False
-        if len(seen) >= self._max:
-            raise AuthUnavailableError("too many recent requests to rule out a replay")
-        seen[key] = now + self._ttl
-        return True
-
-
-class OutageNonces:
-    """The nonces of read-only requests admitted by this worker while Redis
-    is down: at most ``max_entries`` (then it refuses, failing closed),
+class LocalNonces:
+    """Nonces this process has seen, when Redis cannot record them: the
+    embedded single-process service's (no Redis configured), and a worker's
+    for read-only requests while Redis is down (then written back to Redis
+    when it returns). At most ``max_entries`` (then it refuses, failing
+    closed: about ``max_entries / window`` signed requests per second),
     grouped by the second of their signed timestamp. A request is only
     accepted within ``window`` seconds of its timestamp, so a group older
     than that can never be replayed and is dropped whole. Compact: a 64-bit
@@ -227,11 +193,13 @@ class Authenticator:
         self.partners = partners
         self._redis = redis
         self._limiter = limiter
-        self._local = LocalNonceSet() if redis is None and single_process else None
+        # Embedded mode (no Redis, one process): this process's set is complete.
+        embedded = redis is None and single_process
+        self._local = LocalNonces(max_entries=1_000_000) if embedded else None
         self._clock = clock
         #: Redis configured but down: this worker's nonces for read-only
         #: requests, and what to write back to Redis when it returns.
-        self._outage = OutageNonces()
+        self._outage = LocalNonces()
         self._backfill_task: asyncio.Task[None] | None = None
         self._in_outage = False
 
@@ -268,7 +236,7 @@ class Authenticator:
             raise AuthUnavailableError(
                 "several workers without Redis cannot rule out a replayed request"
             )
-        if not self._local.add(value, time.monotonic()):
+        if not self._local.add(value, signed.ts, time.time()):
             raise ReplayedNonceError("this nonce was already used")
         return self._limiter.take_local(partner.id, partner.rate_per_s)
 

@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpClient
 
 from pyservice.app import create_app
 from pyservice.appkeys import CALLER, PARTNERS
-from pyservice.auth.authenticate import AuthUnavailableError, LocalNonceSet, OutageNonces
+from pyservice.auth.authenticate import AuthUnavailableError, LocalNonces
 from pyservice.auth.routes import requires
 from pyservice.partners.ratelimit import RETRY_AFTER_FAILURE_S
 from pyservice.responses import json_response
@@ -321,39 +321,27 @@ async def test_oversized_body_is_413_not_500(
     assert (await _error(response))[0] == 413
 
 
-def test_local_nonce_set_expires_and_is_bounded() -> None:
-    seen = LocalNonceSet(ttl=10, max_entries=3)
-    assert seen.add(b"a", 0)
-    assert not seen.add(b"a", 5)
-    assert seen.add(b"b", 1)
-    assert seen.add(b"c", 2)
-    with pytest.raises(Exception, match="replay") as caught:
-        seen.add(b"d", 3)
-    assert getattr(caught.value, "code", None) == "unavailable"
-    assert seen.add(b"a", 10.5)  # expired: may be used again, old entries dropped
-    assert len(seen) == 3  # b, c, a
-
-
 def _value(i: int) -> bytes:
     return i.to_bytes(8, "big") + bytes(12)
 
 
-def test_outage_nonces_refuse_replays_drop_old_seconds_and_are_bounded() -> None:
-    seen = OutageNonces(window=300, max_entries=3)
+def test_local_nonces_refuse_replays_drop_old_seconds_and_are_bounded() -> None:
+    seen = LocalNonces(window=300, max_entries=3)
     assert seen.add(_value(1), ts=1000, now=1000.0)
     assert not seen.add(_value(1), ts=1000, now=1001.0)  # a replay
     assert seen.add(_value(1), ts=1001, now=1001.0)  # another request (the ts is signed)
     assert seen.add(_value(2), ts=1001, now=1001.0)
-    with pytest.raises(AuthUnavailableError):  # full: refuses rather than forgets
+    with pytest.raises(AuthUnavailableError) as full:  # refuses rather than forgets
         seen.add(_value(3), ts=1002, now=1002.0)
+    assert full.value.code == "unavailable"
     # Once its second is out of the window a group is dropped whole: a
     # request with that timestamp is refused as stale before it gets here.
     assert seen.add(_value(3), ts=1302, now=1302.0)
     assert len(seen) == 3
 
 
-def test_outage_nonces_hand_out_each_value_once_for_writing_back() -> None:
-    seen = OutageNonces(window=300, max_entries=100)
+def test_local_nonces_hand_out_each_value_once_for_writing_back() -> None:
+    seen = LocalNonces(window=300, max_entries=100)
     for i in range(5):
         assert seen.add(_value(i), ts=1000 + i % 2, now=1001.0)
     assert seen.pending()
