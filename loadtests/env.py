@@ -1,5 +1,5 @@
 """The load-test environment: a seeded data directory, a partner, tokens,
-and the servers (Redis, the service, the ceiling, the naive peer), all
+and the servers (Redis, the service, the ceiling, the floor, the naive peer), all
 started and stopped by PID. Shared by run.py, chaos.py and soak.py."""
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ class Partner:
     def __init__(self, partner_id: str, secret: str) -> None:
         self.id = partner_id
         self._secret = secret
+
+    @property
+    def secret(self) -> str:
+        """For a peer that checks signatures itself (the floor)."""
+        return self._secret
 
     def header(self, method: str, target: str, body: bytes) -> str:
         return authorization_header(
@@ -161,9 +166,11 @@ class Env:
     redis: Server
     service: Server
     ceiling: Server | None
+    floor: Server | None
     naive: Server | None
     base: str
     ceiling_url: str
+    floor_url: str
     naive_url: str
     workers: int
 
@@ -183,7 +190,7 @@ def environment(*, workers: int, licences: int, peers: bool = True) -> Iterator[
         seed(data_dir, licences, work)
         partner = add_partner(data_dir)
         fx = Fixtures(data_dir)
-        redis_port, svc_port, ceil_port, naive_port = (free_port() for _ in range(4))
+        redis_port, svc_port, ceil_port, floor_port, naive_port = (free_port() for _ in range(5))
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         redis = _redis_server(redis_port, work / "redis.log")
         serve = [str(BIN / "sidian"), "serve", "--host", "127.0.0.1", "--port", str(svc_port)]
@@ -194,13 +201,22 @@ def environment(*, workers: int, licences: int, peers: bool = True) -> Iterator[
             work / "service.log",
             env={"SIDIAN_EXPOSE_WORKER": "1", "SIDIAN_LOG_LEVEL": "warning"},
         )  # fmt: skip
-        ceiling = naive = None
+        ceiling = floor = naive = None
         if peers:
             ceiling = Server(
                 "ceiling",
                 [sys.executable, str(PEERS / "ceiling.py"), "--port", str(ceil_port),
                  "--workers", str(workers)],
                 work / "ceiling.log",
+            )  # fmt: skip
+            floor = Server(
+                "floor",
+                [sys.executable, str(PEERS / "floor.py"), "--port", str(floor_port),
+                 "--workers", str(workers), "--redis-url", redis_url,
+                 "--qr-public-key", fx.qr_public_hex, "--partner", partner.id,
+                 "--data-dir", str(data_dir), "--work-dir", str(work)],
+                work / "floor.log",
+                env={"FLOOR_PARTNER_SECRET": partner.secret},
             )  # fmt: skip
             naive = Server(
                 "naive",
@@ -209,7 +225,7 @@ def environment(*, workers: int, licences: int, peers: bool = True) -> Iterator[
                  "--qr-public-key", fx.qr_public_hex],
                 work / "naive.log",
             )  # fmt: skip
-        servers = [s for s in (redis, service, ceiling, naive) if s is not None]
+        servers = [s for s in (redis, service, ceiling, floor, naive) if s is not None]
         try:
             redis.start()
             time.sleep(0.3)
@@ -225,15 +241,18 @@ def environment(*, workers: int, licences: int, peers: bool = True) -> Iterator[
                 redis=redis,
                 service=service,
                 ceiling=ceiling,
+                floor=floor,
                 naive=naive,
                 base=f"http://127.0.0.1:{svc_port}",
                 ceiling_url=f"http://127.0.0.1:{ceil_port}",
+                floor_url=f"http://127.0.0.1:{floor_port}",
                 naive_url=f"http://127.0.0.1:{naive_port}",
                 workers=workers,
             )
             wait_http(env.base + "/healthz")
             if peers:
                 wait_http(env.ceiling_url + "/v1/verify/qr")
+                wait_http(env.floor_url + "/v1/verify/qr")
                 wait_http(env.naive_url + "/v1/verify/qr")
             yield env
         finally:

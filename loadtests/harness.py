@@ -141,6 +141,7 @@ def run_wrk(
     *,
     mode: str = "distinct",
     delay_ms: int = 0,
+    delay_dist: str = "fixed",
     watch: Server | None = None,
 ) -> dict[str, Any]:
     """One bounded wrk run; its JSON summary plus rps, CPU per request and
@@ -152,6 +153,7 @@ def run_wrk(
         "MODE": mode,
         "WRK_THREADS": str(settings.threads),
         "DELAY_MS": str(delay_ms),
+        "DELAY_DIST": delay_dist,
     }
     pids = watch.tree() if watch is not None else []
     cpu0 = cpu_seconds(pids)

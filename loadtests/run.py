@@ -6,13 +6,16 @@ ceiling and the naive peer, in one bounded run on 127.0.0.1.
    a load-test partner (HMAC credentials) and pre-generate distinct QR
    tokens with the platform QR key.
 2. Start ``sidian serve --workers N --redis-url …``, the ceiling
-   (``benchmarks/peers/ceiling.py``) and the naive peer
+   (``benchmarks/peers/ceiling.py``), the floor
+   (``benchmarks/peers/floor.py``: only the checks a signed scan requires,
+   as lean as Python on aiohttp allows) and the naive peer
    (``benchmarks/peers/naive.py``) with the same worker count.
 3. Run each scenario with ``wrk`` (same threads, connections, duration);
    signed requests are generated just before each run (fresh timestamps,
    single-use nonces) and replayed by ``loadtests/wrk/requests.lua``:
 
-   - ``distinct``: distinct tokens, each scanned once (service, ceiling, naive);
+   - ``distinct``: distinct tokens, each scanned once (service, ceiling,
+     floor, naive);
    - ``repeat``: a hot set of 1,000 tokens scanned again and again;
    - ``mix``: 90% QR, 5% signed licence documents, 4% status lookups, 1%
      status changes, while a probe revokes licences and measures how long
@@ -20,8 +23,13 @@ ceiling and the naive peer, in one bounded run on 127.0.0.1.
    - ``batch``: ``/v1/verify/batch`` with 100 QR items per request;
    - ``partner_auth`` (signed partner scans) vs ``scan_page`` (public
      ``GET /v/{token}`` pages);
-   - ``distinct`` again at half its maximum rate (wrk ``delay``) for the
-     p99-at-50%-load figure.
+   - ``distinct`` again at half its maximum rate for the p99-at-50%-load
+     figure: each connection pauses a random time (exponential, mean
+     connections / half rate) between requests, so arrivals are spread as
+     independent scanners' are; and once more with the same fixed pause
+     for every request (``lockstep``), which keeps the 64 connections in
+     step: they arrive in bursts of 64 and the figure is the time to drain
+     a burst.
 4. Stop everything it started (by PID), print one table, write
    ``loadtests/results/latest.json``.
 """
@@ -208,10 +216,10 @@ def main(
 
 def _run_all(env: Env, settings: LoadSettings, pool: int) -> dict[str, Any]:
     work, fx, partner = env.work, env.fx, env.partner
-    service, ceiling, naive, base = env.service, env.ceiling, env.naive, env.base
-    workers = env.workers
-    if ceiling is None or naive is None:
-        raise RuntimeError("the load run needs the ceiling and the naive peer")
+    service, ceiling, floor, naive = env.service, env.ceiling, env.floor, env.naive
+    base, workers = env.base, env.workers
+    if ceiling is None or floor is None or naive is None:
+        raise RuntimeError("the load run needs the ceiling, the floor and the naive peer")
 
     def run(name: str, url: str, lines: list[str], watch: Server, **kw: Any) -> dict[str, Any]:
         path = write_lines(work / f"{name}.tsv", lines)
@@ -222,18 +230,23 @@ def _run_all(env: Env, settings: LoadSettings, pool: int) -> dict[str, Any]:
     scenarios: dict[str, Any] = {}
 
     ceiling_run = run("ceiling", ceil_url, scenario_lines("distinct", fx, partner, pool), ceiling)
+    floor_run = run("floor", env.floor_url, scenario_lines("distinct", fx, partner, pool), floor)
     naive_run = run("naive", naive_url, scenario_lines("distinct", fx, partner, 20_000), naive)
     distinct = run("distinct", base, scenario_lines("distinct", fx, partner, pool), service)
-    ceiling_rps, naive_rps = ceiling_run["rps"], naive_run["rps"]
+    ceiling_rps, floor_rps, naive_rps = ceiling_run["rps"], floor_run["rps"], naive_run["rps"]
 
     def with_ratios(summary: dict[str, Any]) -> dict[str, Any]:
         row = _row(summary)
         row["ceiling_rps"] = round(ceiling_rps, 1)
+        row["floor_rps"] = round(floor_rps, 1)
         row["naive_rps"] = round(naive_rps, 1)
         row["ratio_to_ceiling"] = round(summary["rps"] / ceiling_rps, 3)
+        row["ratio_to_floor"] = round(summary["rps"] / floor_rps, 3)
         row["ratio_to_naive"] = round(summary["rps"] / naive_rps, 1)
         return row
 
+    # The floor's own figures: how far the product's shape allows at all.
+    scenarios["floor"] = with_ratios(floor_run)
     scenarios["distinct"] = with_ratios(distinct)
     hot = scenario_lines("repeat", fx, None, 1000)
     repeat_lines = [
@@ -275,18 +288,28 @@ def _run_all(env: Env, settings: LoadSettings, pool: int) -> dict[str, Any]:
     )
     scenarios["redis_outage"] = _outage(env, settings, pool, run)
 
-    half = distinct["rps"] / 2
-    delay_ms = max(1, int(settings.connections * 1000 / half)) if half else 1
-    at_half = run(
-        "distinct_half",
-        base,
-        scenario_lines("distinct", fx, partner, pool),
-        service,
-        delay_ms=delay_ms,
-    )
-    scenarios["distinct"]["p99_ms_at_half_load"] = at_half["p99_us"] / 1000
-    scenarios["distinct"]["half_load_rps"] = round(at_half["rps"], 1)
+    scenarios["distinct"].update(_half_load(distinct["rps"], settings, env, run))
     return {"scenarios": scenarios}
+
+
+def _half_load(full_rps: float, settings: LoadSettings, env: Env, run: Any) -> dict[str, Any]:
+    """p99 at half the distinct rate: random pauses (the figure), then the
+    same fixed pause for every connection (lockstep bursts, for contrast)."""
+    half = full_rps / 2
+    delay_ms = max(1, int(settings.connections * 1000 / half)) if half else 1
+    out: dict[str, Any] = {}
+    for suffix, dist in (("", "exponential"), ("_lockstep", "fixed")):
+        summary = run(
+            f"distinct_half{suffix}",
+            env.base,
+            scenario_lines("distinct", env.fx, env.partner, 200_000),
+            env.service,
+            delay_ms=delay_ms,
+            delay_dist=dist,
+        )
+        out[f"p99_ms_at_half_load{suffix}"] = summary["p99_us"] / 1000
+        out[f"half_load{suffix}_rps"] = round(summary["rps"], 1)
+    return out
 
 
 def _outage(env: Env, settings: LoadSettings, pool: int, run: Any) -> dict[str, Any]:
@@ -348,6 +371,7 @@ def _print_table(results: dict[str, Any]) -> None:
         "p50_ms",
         "p99_ms",
         "ratio_to_ceiling",
+        "ratio_to_floor",
         "ratio_to_naive",
         "cpu_ms_per_request",
         "worker_rss_mb",
@@ -362,7 +386,8 @@ def _print_table(results: dict[str, Any]) -> None:
     distinct = results["scenarios"].get("distinct", {})
     click.echo(
         f"distinct at half load ({distinct.get('half_load_rps')} req/s): "
-        f"p99 {distinct.get('p99_ms_at_half_load')} ms"
+        f"p99 {distinct.get('p99_ms_at_half_load')} ms (random pauses); "
+        f"{distinct.get('p99_ms_at_half_load_lockstep')} ms in lockstep"
     )
     click.echo(f"written: {RESULTS}")
 

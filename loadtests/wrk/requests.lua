@@ -5,7 +5,9 @@
 --
 -- Environment: REQUESTS (file), MODE (distinct|repeat), RESULT (JSON
 -- summary written by done()), WRK_THREADS, DELAY_MS (optional pause per
--- connection between requests: an approximate rate limit). Responses with
+-- connection between requests: an approximate rate limit), DELAY_DIST
+-- (fixed: exactly DELAY_MS; exponential: random with mean DELAY_MS, so the
+-- connections do not fall into step and arrive in bursts). Responses with
 -- status >= 400 are counted by wrk itself (errors.status).
 local threads = {}
 local counter = 0
@@ -28,6 +30,8 @@ function init(args)
   local mode = os.getenv("MODE") or "distinct"
   local n_threads = tonumber(os.getenv("WRK_THREADS") or "1")
   delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+  exponential = os.getenv("DELAY_DIST") == "exponential"
+  math.randomseed(os.time() * 131 + id)
   reqs = {}
   local i = 0
   for line in io.lines(os.getenv("REQUESTS")) do
@@ -54,6 +58,9 @@ function request()
 end
 
 function delay()
+  if exponential then
+    return math.floor(-math.log(1 - math.random()) * delay_ms + 0.5)
+  end
   return delay_ms
 end
 
