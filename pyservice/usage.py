@@ -39,16 +39,16 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
+
+import orjson
 
 from pyservice import merkle
 from pyservice.errors import MalformedInputError
 from pyservice.ledger.entries import make_entry
 from pyservice.ledger.service import Ledger
 from pyservice.partners.registry import HOLDER_ID_PREFIX
-from pyservice.registry.service import canonical_validated
 from pyservice.store import ApplicationRow, RegistryWrites, Store, UsageRow
 from pyservice.verify.result import iso_ms
 
@@ -126,9 +126,35 @@ def record_fields(row: UsageRow) -> dict[str, Any]:
 
 def record_leaf(row: UsageRow) -> bytes:
     """The Merkle leaf of a record: SM3(0x00 ‖ canonical JSON of its fields)."""
-    # Only ASCII keys, strings, integers, booleans and null: the C encoder's
-    # output is the RFC 8785 form (see canonical_validated).
-    return merkle.leaf_hash(canonical_validated(record_fields(row)))
+    return _leaf((*row[:10], row.purpose), row.target)
+
+
+def _leaf(record: tuple[Any, ...], target: bytes | None) -> bytes:
+    """``record``: a queued record (:data:`_Queued`) or the same fields of
+    a row; ``target`` the keyed hash."""
+    # The fields of record_fields, keys written in code-point order, so
+    # orjson's output (no sorting needed) is the RFC 8785 form: keys are
+    # ASCII, values strings without lone surrogates (purpose is checked
+    # printable text), integers, booleans and null. A property test holds
+    # it to pyservice.canonical. About ten times cheaper than the C json
+    # encoder: this runs for every call a worker serves.
+    (record_id, at, partner_id, endpoint, _, result, latency_us, request_id, client,
+     full_disclosure, purpose) = record  # fmt: skip
+    fields: dict[str, Any] = {
+        "at": at,
+        "client": client,
+        "endpoint": endpoint,
+        "full": full_disclosure,
+        "id": record_id,
+        "latency_us": latency_us,
+        "partner": partner_id,
+    }
+    if purpose is not None:  # records without one keep their original leaf
+        fields["purpose"] = purpose
+    fields["request_id"] = request_id
+    fields["result"] = result
+    fields["target"] = None if target is None else target.hex()
+    return merkle.leaf_hash(orjson.dumps(fields))
 
 
 #: A queued record: the :class:`UsageRow` fields up to ``full_disclosure``,
@@ -280,19 +306,17 @@ class UsageRecorder:
         return written
 
     def _commit(self, batch: list[_Queued]) -> None:
+        # The writer thread holds the GIL for all the Python here, and the
+        # event loop waits for it meanwhile (up to the switch interval at a
+        # time): keep it short. Targets and leaves first, then the rows
+        # with their root, each made once.
         target_of = self._target_of
-        unrooted = [
-            UsageRow(
-                rid, at, partner, endpoint, None if target is None else target_of(target),
-                result, latency_us, request_id, client, full, b"", i, purpose,
-            )
-            for i, (
-                rid, at, partner, endpoint, target, result, latency_us, request_id, client, full,
-                purpose,
-            ) in enumerate(batch)
-        ]  # fmt: skip
-        root = merkle.root([record_leaf(row) for row in unrooted])
-        rows = [replace(row, batch_root=root) for row in unrooted]
+        targets = [None if q[4] is None else target_of(q[4]) for q in batch]
+        root = merkle.root([_leaf(q, t) for q, t in zip(batch, targets, strict=True)])
+        rows = [
+            UsageRow(q[0], q[1], q[2], q[3], t, q[5], q[6], q[7], q[8], q[9], root, i, q[10])
+            for i, (q, t) in enumerate(zip(batch, targets, strict=True))
+        ]
         entry = make_entry(
             {
                 "kind": "usage.batch",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pyservice.errors import SidianError
 from pyservice.store.seals import (
@@ -253,12 +253,14 @@ class RegistryWrites:
     usage: Sequence[UsageRow] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class UsageRow:
+class UsageRow(NamedTuple):
     """One usage (audit) record (security.md §Audit): ``target`` is a keyed
     hash of the licence id (never the id itself), ``partner_id`` ``None``
     for a public call; ``batch_root`` the Merkle root its ``usage.batch``
-    ledger entry carries, over the batch's records in ``batch_pos`` order."""
+    ledger entry carries, over the batch's records in ``batch_pos`` order.
+    (A named tuple: a worker makes one per call it serves, on the thread
+    that also holds the GIL the event loop needs, and a tuple is made about
+    five times faster than a frozen dataclass.)"""
 
     record_id: str
     at: int

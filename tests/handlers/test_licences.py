@@ -6,7 +6,6 @@ single-use QR tokens (Redis ``SET NX EX``). Real store, keys, Redis."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import time
 
@@ -343,7 +342,6 @@ async def test_a_full_disclosure_is_provable_from_the_ledger(
     )
     # an altered record no longer matches the root on the ledger
     altered = [
-        dataclasses.replace(r, full_disclosure=False) if r.record_id == record.record_id else r
-        for r in batch
+        r._replace(full_disclosure=False) if r.record_id == record.record_id else r for r in batch
     ]
     assert merkle.root([record_leaf(r) for r in altered]) != record.batch_root

@@ -173,7 +173,7 @@ def test_migration_8_adds_holder_binding_and_purpose_to_existing_rows(tmp_path: 
     # new rows carry both
     store.partner_add(_partner("h_1", scopes=("holder",), holder_key=b"k" * 16))
     assert store.partner_get("h_1") == _partner("h_1", scopes=("holder",), holder_key=b"k" * 16)
-    store.usage_append([dataclasses.replace(record, record_id="r2", at=6, purpose="开户")])
+    store.usage_append([record._replace(record_id="r2", at=6, purpose="开户")])
     assert [(r.record_id, r.purpose) for r in store.usage_query(target=b"\x01" * 16, limit=10)] == [
         ("r2", "开户"),
         ("r1", None),
