@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -418,21 +419,34 @@ DEFAULT_CACHE_MIB: Final = 2
 BULK_CACHE_MIB: Final = 64
 
 
+#: Rows per multi-row INSERT of usage records (13 parameters each; SQLite
+#: allows at least 32,766 per statement since 3.32).
+_USAGE_ROWS_PER_INSERT: Final = 512
+
+
+@functools.lru_cache(maxsize=16)
+def _usage_insert_sql(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return f"INSERT INTO usage_records ({_USAGE_COLUMNS}) VALUES {values}"  # noqa: S608
+
+
 def _usage_insert(conn: sqlite3.Connection, rows: Sequence[UsageRow]) -> None:
-    if not rows:
-        return
-    conn.executemany(
-        f"INSERT INTO usage_records ({_USAGE_COLUMNS}) "  # noqa: S608 - fixed columns
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                r.record_id, r.at, r.partner_id, r.endpoint, r.target, r.result, r.latency_us,
-                r.request_id, r.client, int(r.full_disclosure), r.batch_root, r.batch_pos,
-                r.purpose,
-            )
-            for r in rows
-        ],
-    )  # fmt: skip
+    """Multi-row INSERTs, not ``executemany``: the sqlite3 module gives up
+    and takes back the GIL around every statement it steps, and the writer
+    thread that runs this shares the GIL with a worker's event loop, which
+    is then interrupted once per row instead of once per 512. Chunks are
+    512 rows, then powers of two, so few statement texts are ever made."""
+    at = 0
+    while at < len(rows):
+        left = len(rows) - at
+        size = (
+            _USAGE_ROWS_PER_INSERT
+            if left >= _USAGE_ROWS_PER_INSERT
+            else 1 << (left.bit_length() - 1)
+        )
+        # UsageRow's fields are in _USAGE_COLUMNS order (full_disclosure a bool: 0/1).
+        conn.execute(_usage_insert_sql(size), [v for row in rows[at : at + size] for v in row])
+        at += size
 
 
 def _usage_row(r: tuple[Any, ...]) -> UsageRow:

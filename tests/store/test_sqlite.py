@@ -185,6 +185,20 @@ def _usage(i: int, *, partner: str | None, target: bytes | None, at: int) -> Usa
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("count", [1, 2, 3, 511, 512, 513, 1000, 1537])
+def test_usage_rows_are_stored_whole_in_multi_row_inserts(tmp_path: Path, count: int) -> None:
+    store = open_store(tmp_path)
+    rows = [
+        _usage(i, partner=None if i % 5 == 0 else f"p{i % 3}", target=None if i % 7 == 0
+               else bytes([i % 256]) * 16, at=1000 + i)._replace(
+            client="127.0.0.1" if i % 2 else None, full_disclosure=i % 11 == 0,
+            purpose="开户核验" if i % 4 == 0 else None)
+        for i in range(count)
+    ]  # fmt: skip
+    store.usage_append(rows)
+    assert store.usage_records(0, count + 10) == rows
+
+
 def test_usage_query_filters_newest_first_with_a_keyset_cursor(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     rows = [
