@@ -31,9 +31,10 @@ class Settings:
     log_level: str = "INFO"
     #: Largest request body accepted; larger bodies get 413 ``too_large``.
     max_body_bytes: int = 1 << 20
-    #: Ledger batching: flush every this many seconds …
-    ledger_batch_interval: float = 0.5
-    #: … or as soon as this many entries wait.
+    #: Ledger group commit: a queued entry waits at most this many seconds
+    #: for others before its batch commits …
+    ledger_batch_interval: float = 0.01
+    #: … or until this many entries wait.
     ledger_batch_size: int = 5000
     #: Usage (audit) records are written every this many seconds (or per
     #: 1000): what a ``kill -9`` can lose at most (:mod:`pyservice.usage`).

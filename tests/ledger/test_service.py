@@ -258,6 +258,37 @@ async def test_batcher_flushes_by_size_and_interval(tmp_path: Path) -> None:
     store.close()
 
 
+async def test_a_full_batch_commits_at_once_and_a_lone_entry_after_the_interval(
+    tmp_path: Path,
+) -> None:
+    # Group commit: the interval is how long the first queued entry waits
+    # for company, cut short once batch_size wait; the batcher is idle
+    # (no tick) while nothing is queued.
+    store = SqliteStore.open(tmp_path / "sidian.db")
+    ledger = Ledger(store, PrivateKey.generate(), batch_interval=3600, batch_size=5)
+    await ledger.start()
+    try:
+        indices = await asyncio.wait_for(
+            asyncio.gather(*(ledger.append(entry_fields(i)) for i in range(5))), 10
+        )
+        assert indices == list(range(5))
+        lone = ledger.append_nowait(entry_fields(5))
+        await asyncio.sleep(0.3)
+        assert not lone.done()  # still gathering: the interval is an hour
+    finally:
+        await ledger.close()
+    assert lone.result() == 5  # closing flushes it
+    store.close()
+    store = SqliteStore.open(tmp_path / "quick.db")
+    ledger = Ledger(store, PrivateKey.generate(), batch_interval=0.05, batch_size=1000)
+    await ledger.start()
+    try:
+        assert await asyncio.wait_for(ledger.append(entry_fields(0)), 10) == 0
+    finally:
+        await ledger.close()
+    store.close()
+
+
 async def test_close_flushes_pending(tmp_path: Path) -> None:
     store = SqliteStore.open(tmp_path / "sidian.db")
     ledger = Ledger(store, PrivateKey.generate(), batch_interval=3600, batch_size=1000)
