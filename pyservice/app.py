@@ -51,7 +51,7 @@ from pyservice.handlers import (
 )
 from pyservice.ledger.keys import ledger_key
 from pyservice.ledger.service import Ledger
-from pyservice.metrics import HttpMetrics
+from pyservice.metrics import HttpMetrics, flush_periodically
 from pyservice.middlewares import MIDDLEWARES
 from pyservice.partners.admin import PartnerAdmin
 from pyservice.partners.applications import Applications
@@ -102,7 +102,8 @@ def create_app(
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = HttpMetrics.create()
-    app[PARTNER_METRICS] = PartnerMetrics(app[METRICS].registry)
+    app[PARTNER_METRICS] = PartnerMetrics(app[METRICS].registry, buffer=app[METRICS].buffer)
+    app.cleanup_ctx.append(_metrics_flush)  # first in, last out: the final flush
     app.cleanup_ctx.append(_data_dir)
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_keyring)
@@ -220,6 +221,11 @@ def _trust_anchors(directory: Path | None) -> list[bytes]:
     return anchors
 
 
+async def _metrics_flush(app: web.Application) -> AsyncIterator[None]:
+    async for _ in flush_periodically(app, app[METRICS].buffer):
+        yield
+
+
 async def _verification(app: web.Application) -> AsyncIterator[None]:
     """Status propagation (registry hook + event poll), usage records, and
     the verifier. Closed first: pending usage records reach the ledger
@@ -246,7 +252,7 @@ async def _verification(app: web.Application) -> AsyncIterator[None]:
         app[KEYRING],
         app[STATUS_CACHE],
         redis=app[REDIS],
-        sm2_timer=metrics.sm2_verify.observe,
+        sm2_timer=metrics.observe_sm2,
         trust_anchors=_trust_anchors(settings.trust_anchors),
     )
     try:
@@ -298,7 +304,7 @@ def status_cache_ctx(
         cache = StatusCache(
             source(app),
             redis_url=settings.redis_url,
-            metrics=StatusCacheMetrics.create(app[METRICS].registry),
+            metrics=StatusCacheMetrics.create(app[METRICS].registry, buffer=app[METRICS].buffer),
             max_staleness=settings.status_max_staleness,
         )
         await cache.start()

@@ -77,6 +77,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from pyservice.errors import StatusUnavailableError
+from pyservice.metrics import MetricBuffer
 from pyservice.qr import licence_ref
 
 __all__ = [
@@ -201,9 +202,13 @@ class StatusCacheMetrics:
     lookups: Counter
     age: Histogram
     redis_up: Gauge
+    #: The app's buffer for request-path updates (``None``: write at once).
+    buffer: MetricBuffer | None = None
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> StatusCacheMetrics:
+    def create(
+        cls, registry: CollectorRegistry, *, buffer: MetricBuffer | None = None
+    ) -> StatusCacheMetrics:
         return cls(
             lookups=Counter(
                 "sidian_status_cache",
@@ -223,6 +228,7 @@ class StatusCacheMetrics:
                 registry=registry,
                 multiprocess_mode="livemin",
             ),
+            buffer=buffer,
         )
 
     #: Labelled children (``labels()`` costs a lock and a lookup per call).
@@ -232,7 +238,16 @@ class StatusCacheMetrics:
         child = self._children.get((layer, outcome))
         if child is None:
             child = self._children[(layer, outcome)] = self.lookups.labels(layer.value, outcome)
-        child.inc()
+        if self.buffer is None:
+            child.inc()
+        else:
+            self.buffer.inc(child)
+
+    def observe_age(self, seconds: float) -> None:
+        if self.buffer is None:
+            self.age.observe(seconds)
+        else:
+            self.buffer.observe(self.age, seconds)
 
 
 class StatusCache:
@@ -414,7 +429,7 @@ class StatusCache:
         return StatusLookup(loaded, Layer.STORE, self.degraded, loaded.read_at)
 
     def _observe_age(self, as_of: float) -> None:
-        self._metrics.age.observe(max(0.0, time.time() - as_of))
+        self._metrics.observe_age(max(0.0, time.time() - as_of))
 
     def _served(self, record: StatusRecord, layer: Layer) -> StatusLookup:
         # Known current as of the last confirmation, if that is later.

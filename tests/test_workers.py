@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pyservice.metrics import FLUSH_INTERVAL_S
 from pyservice.settings import Settings
 from pyservice.workers import run
 from tests.conftest import REPO_ROOT
@@ -71,7 +72,9 @@ def test_two_workers_share_the_port_and_the_metrics(
             assert all(parent_pid(pid) == process.pid for pid in pids)
             metrics_dirs = list(tmp_path.glob("sidian-metrics-*"))
             assert len(metrics_dirs) == 1
-            # Every request was counted once, whichever worker renders /metrics.
+            # Every request was counted once, whichever worker renders /metrics
+            # (the other worker's counts arrive with its next metrics flush).
+            time.sleep(2 * FLUSH_INTERVAL_S)
             for _ in range(4):
                 status, body = get(f"{base}/metrics")
                 assert status == 200

@@ -22,9 +22,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter
+
+from pyservice.metrics import MetricBuffer
 
 __all__ = ["OTHER", "PartnerMetrics", "SpaceSaving"]
 
@@ -71,6 +73,7 @@ class PartnerMetrics:
         top_n: int = 20,
         refresh_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        buffer: MetricBuffer | None = None,
     ) -> None:
         if top_n < 1:
             raise ValueError("top_n must be at least 1")
@@ -88,6 +91,9 @@ class PartnerMetrics:
         self._labelled: set[str] = set()
         self._statuses: dict[str, set[str]] = {}
         self._next_refresh = clock() + refresh_seconds
+        self._buffer = buffer
+        #: (label, status) -> labelled child, while the series exists.
+        self._children: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         # Until the first refresh the first partners seen are labelled, so a
         # small deployment sees its partners at once.
@@ -113,14 +119,26 @@ class PartnerMetrics:
             ):
                 self._labelled.add(partner_id)
             label = partner_id if partner_id in self._labelled else OTHER
-            self._statuses.setdefault(label, set()).add(status_label)
-        self.requests.labels(label, status_label).inc()
+            child = self._children.get((label, status_label))
+            if child is None:
+                self._statuses.setdefault(label, set()).add(status_label)
+                child = self._children[(label, status_label)] = self.requests.labels(
+                    label, status_label
+                )
+        if self._buffer is None:
+            child.inc()
+        else:
+            self._buffer.inc(child)
 
     def _refresh_top(self) -> None:
         self._warming = False
         top = set(self._sketch.top(self.top_n))
-        for gone in self._labelled - top:
+        gone_labels = self._labelled - top
+        if gone_labels and self._buffer is not None:
+            self._buffer.flush()  # counts already made land before their series end
+        for gone in gone_labels:
             for status in self._statuses.pop(gone, set()):
                 self.requests.remove(gone, status)
+                self._children.pop((gone, status), None)
         self._labelled = top
         self._sketch.decay()
