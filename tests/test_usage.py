@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -65,8 +66,16 @@ async def test_batches_reach_the_table_and_the_ledger_and_close_flushes(tmp_path
         )
         for i in range(100)
     ]
-    assert len({r["id"] for r in receipts}) == 100
+    ids = [r["id"] for r in receipts]
+    assert len(set(ids)) == 100
+    # Time-ordered ids (the primary-key index grows at its end): the record's
+    # millisecond, then this process's sequence.
+    assert all(re.fullmatch(r"[0-9a-f]{24}", i) for i in ids)
+    assert ids == sorted(ids)
     await usage.close()  # the interval never fired: close wrote everything
+    rows = store.usage_records(0, 200)
+    assert len(rows) == 100
+    assert all(int(r.record_id[:12], 16) == r.at for r in rows)
     assert len(usage) == 0
     await ledger.close()
 
