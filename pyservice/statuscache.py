@@ -1,8 +1,9 @@
 """Licence status cache: in-process LRU → Redis → the registry store.
 
 Read path (:meth:`StatusCache.lookup`; concurrent misses of one licence
-share one load, and a lookup that starts after a change never joins a load
-that started before it):
+share one load, a lookup that starts after a change never joins a load
+that started before it, and the misses of one event-loop turn are loaded
+together: one ``MGET``, one store call, one pipeline of fills):
 
 1. the in-process LRU (bounded by ``max_entries``); an entry is used only
    while it is younger than ``max_staleness`` seconds, counted from when
@@ -13,7 +14,7 @@ that started before it):
    here (its poll of the store's status events succeeded); a hot entry then
    needs no Redis read at all. Confirmed or not, an entry is read again
    after ``redis_ttl`` seconds;
-2. Redis ``GET sidian:v1:status:<ref hex>`` (JSON, every key with a TTL of
+2. Redis ``GET``/``MGET sidian:v1:status:<ref hex>`` (JSON, every key with a TTL of
    ``redis_ttl`` seconds);
 3. the source of truth, a :class:`StatusSource` (the registry store), run
    in the default executor; its answer is written back to Redis with
@@ -283,6 +284,11 @@ class StatusCache:
         self._generation = 0
         self._pending: set[bytes] = set()
         self._inflight: dict[bytes, asyncio.Future[StatusLookup]] = {}
+        #: Misses of this event-loop turn, loaded together (one MGET, one
+        #: store call, one pipeline of fills), and the loads running.
+        self._cold: list[tuple[bytes, asyncio.Future[StatusLookup]]] = []
+        self._cold_scheduled = False
+        self._loads: set[asyncio.Task[None]] = set()
         self._pending_overflow = False
         self._redis: Redis | None = None
         if redis_url is not None:
@@ -308,9 +314,11 @@ class StatusCache:
             self._listener = asyncio.create_task(self._listen(), name="status-invalidations")
 
     async def close(self) -> None:
-        for task in list(self._inflight.values()):
-            task.cancel()
+        for future in list(self._inflight.values()):
+            future.cancel()
         self._inflight.clear()
+        for task in list(self._loads):
+            task.cancel()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -369,17 +377,54 @@ class StatusCache:
             del self._lru[ref]
         m.count(Layer.IN_PROCESS, "miss")
         # Concurrent misses of one ref share one load (no stampede on Redis
-        # and the store after an invalidation); the load runs as its own
-        # task, so a cancelled caller does not cancel it for the others.
-        task = self._inflight.get(ref)
-        if task is None:
-            task = asyncio.ensure_future(self._load(ref))
-            self._inflight[ref] = task
-            task.add_done_callback(functools.partial(self._load_done, ref))
-        result = await asyncio.shield(task)
+        # and the store after an invalidation), and the misses of one
+        # event-loop turn are loaded together: at mass scale nearly every
+        # scan misses this worker's LRU. The load runs as its own task, so
+        # a cancelled caller does not cancel it for the others.
+        future = self._inflight.get(ref)
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = loop.create_future()
+            self._inflight[ref] = future
+            future.add_done_callback(functools.partial(self._load_done, ref))
+            self._cold.append((ref, future))
+            if not self._cold_scheduled:
+                self._cold_scheduled = True
+                loop.call_soon(self._dispatch_cold)
+        result = await asyncio.shield(future)
         if result.record is not None:
             self._observe_age(result.as_of)
         return result
+
+    def _dispatch_cold(self) -> None:
+        self._cold_scheduled = False
+        batch, self._cold = self._cold, []
+        batch = [(ref, future) for ref, future in batch if not future.done()]
+        if batch:
+            task = asyncio.ensure_future(self._load_batch(batch))
+            self._loads.add(task)
+            task.add_done_callback(self._loads.discard)
+
+    async def _load_batch(self, batch: list[tuple[bytes, asyncio.Future[StatusLookup]]]) -> None:
+        """Resolve each future with its lookup, or with the error of the
+        layer that failed it (a store failure fails only the refs Redis did
+        not have)."""
+        try:
+            found, failure = await self._load_many(list(dict.fromkeys(ref for ref, _ in batch)))
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:  # a bug: every caller gets it, nothing is cached
+            found, failure = {}, exc
+        for ref, future in batch:
+            if future.done():
+                continue
+            lookup = found.get(ref)
+            if lookup is not None:
+                future.set_result(lookup)
+            else:
+                future.set_exception(failure or StatusUnavailableError("status unavailable"))
 
     def _load_done(self, ref: bytes, task: asyncio.Future[StatusLookup]) -> None:
         if self._inflight.get(ref) is task:
@@ -387,46 +432,76 @@ class StatusCache:
         if not task.cancelled():
             task.exception()  # retrieved, even if every caller went away
 
-    async def _load(self, ref: bytes) -> StatusLookup:
-        """Redis, then the store (the LRU missed)."""
+    async def _load_many(
+        self, refs: list[bytes]
+    ) -> tuple[dict[bytes, StatusLookup], Exception | None]:
+        """Redis (one MGET), then the store (one call on a worker thread) for
+        what Redis lacks, then one pipeline of fills: the lookups found, and
+        the error for the refs the store could not answer."""
         m = self._metrics
         generation = self._generation
-
+        found: dict[bytes, StatusLookup] = {}
         redis = self._redis
         redis_failed = redis is None or not self._redis_up
         if redis is not None and not redis_failed:
-            try:
-                data = await self._redis_get(redis, ref)
-            except RedisError as exc:
-                m.count(Layer.REDIS, "error")
-                self._redis_lost(exc)
-                redis_failed = True
-            else:
-                shared = self._parse(data) if data is not None else None
-                if shared is not None:
-                    m.count(Layer.REDIS, "hit")
-                    self._remember(ref, shared, generation)
-                    return StatusLookup(shared, Layer.REDIS, self.degraded, shared.read_at)
-                m.count(Layer.REDIS, "miss")
+            redis_failed = not await self._from_redis(redis, refs, generation, found)
 
+        missing = [ref for ref in refs if ref not in found]
+        if not missing:
+            return found, None
         loop = asyncio.get_running_loop()
         try:
-            loaded = await loop.run_in_executor(None, self._source.load_status, ref)
+            loaded = await loop.run_in_executor(None, self._load_from_source, missing)
         except Exception as exc:
-            m.count(Layer.STORE, "error")
+            for _ in missing:
+                m.count(Layer.STORE, "error")
             log.warning("status store failed: %s", type(exc).__name__)
-            raise StatusUnavailableError(
+            failure = StatusUnavailableError(
                 "licence status unavailable: store failed"
                 + (" and Redis is down" if redis_failed and self._redis is not None else "")
-            ) from exc
-        if loaded is None:
-            m.count(Layer.STORE, "miss")
-            return StatusLookup(None, Layer.STORE, self.degraded)
-        m.count(Layer.STORE, "hit")
-        if redis is not None and not redis_failed:
-            await self._redis_fill(redis, ref, loaded)
-        self._remember(ref, loaded, generation)
-        return StatusLookup(loaded, Layer.STORE, self.degraded, loaded.read_at)
+            )
+            failure.__cause__ = exc
+            return found, failure
+        fills = []
+        for ref, record in zip(missing, loaded, strict=True):
+            if record is None:
+                m.count(Layer.STORE, "miss")
+                found[ref] = StatusLookup(None, Layer.STORE, self.degraded)
+            else:
+                m.count(Layer.STORE, "hit")
+                fills.append((ref, record))
+        if fills and redis is not None and not redis_failed:
+            await self._redis_fill(redis, fills)
+        for ref, record in fills:
+            self._remember(ref, record, generation)
+            found[ref] = StatusLookup(record, Layer.STORE, self.degraded, record.read_at)
+        return found, None
+
+    async def _from_redis(
+        self, redis: Redis, refs: list[bytes], generation: int, found: dict[bytes, StatusLookup]
+    ) -> bool:
+        """One MGET: what Redis has goes into ``found``. ``False`` if Redis failed."""
+        m = self._metrics
+        try:
+            values = await redis.mget([status_key(ref) for ref in refs])
+        except RedisError as exc:
+            for _ in refs:
+                m.count(Layer.REDIS, "error")
+            self._redis_lost(exc)
+            return False
+        for ref, data in zip(refs, values, strict=True):
+            shared = self._parse(data) if isinstance(data, bytes) else None
+            if shared is None:
+                m.count(Layer.REDIS, "miss")
+                continue
+            m.count(Layer.REDIS, "hit")
+            self._remember(ref, shared, generation)
+            found[ref] = StatusLookup(shared, Layer.REDIS, self.degraded, shared.read_at)
+        return True
+
+    def _load_from_source(self, refs: list[bytes]) -> list[StatusRecord | None]:
+        load = self._source.load_status
+        return [load(ref) for ref in refs]
 
     def _observe_age(self, as_of: float) -> None:
         self._metrics.observe_age(max(0.0, time.time() - as_of))
@@ -453,14 +528,13 @@ class StatusCache:
         while len(self._lru) > self._max_entries:
             self._lru.popitem(last=False)
 
-    @staticmethod
-    async def _redis_get(redis: Redis, ref: bytes) -> bytes | None:
-        data = await redis.get(status_key(ref))
-        return data if isinstance(data, bytes) else None
-
-    async def _redis_fill(self, redis: Redis, ref: bytes, record: StatusRecord) -> None:
+    async def _redis_fill(self, redis: Redis, records: list[tuple[bytes, StatusRecord]]) -> None:
+        # NX: never over a newer value another process wrote meanwhile.
         try:
-            await redis.set(status_key(ref), record.to_json(), ex=self._redis_ttl, nx=True)
+            async with redis.pipeline(transaction=False) as pipe:
+                for ref, record in records:
+                    pipe.set(status_key(ref), record.to_json(), ex=self._redis_ttl, nx=True)
+                await pipe.execute()
         except RedisError as exc:
             self._metrics.count(Layer.REDIS, "error")
             self._redis_lost(exc)

@@ -222,7 +222,7 @@ async def test_fill_never_overwrites_a_newer_value(
     old = record_of(source, "L-race")
     newer = StatusRecord("L-race", "SUSPENDED", "x", time.time(), None, time.time())
     await redis.set(status_key(ref), newer.to_json(), ex=60)
-    await cache._redis_fill(redis, ref, old)  # the reader's write-back, late
+    await cache._redis_fill(redis, [(ref, old)])  # the reader's write-back, late
     assert orjson.loads(await redis.get(status_key(ref)) or b"null")["status"] == "SUSPENDED"
 
 
@@ -533,6 +533,50 @@ async def test_concurrent_misses_share_one_store_read(
     assert {r.record.status for r in results if r.record is not None} == {"SUSPENDED"}
     assert count(registry, "store", "hit") == 1
     assert registry.get_sample_value("sidian_status_age_seconds_count") == 20
+
+
+async def test_misses_of_one_turn_take_one_redis_call_and_one_fill(
+    cache: StatusCache, source: SqliteStatusSource, registry: CollectorRegistry, redis: Redis
+) -> None:
+    # At mass scale nearly every scan misses the LRU: the misses of one
+    # event-loop turn are read from Redis together and filled together.
+    refs = [source.put(f"L-cold-{i}", "VALID") for i in range(30)]
+    await redis.config_resetstat()
+    results = await asyncio.gather(*(cache.lookup(ref) for ref in refs))
+    assert [r.record.licence_id for r in results if r.record is not None] == [
+        f"L-cold-{i}" for i in range(30)
+    ]
+    stats = await redis.info("commandstats")
+    assert stats["cmdstat_mget"]["calls"] == 1
+    assert "cmdstat_get" not in stats
+    assert stats["cmdstat_set"]["calls"] == 30  # the fills, one pipeline
+    assert count(registry, "redis", "miss") == 30
+    assert count(registry, "store", "hit") == 30
+    for ref in refs:  # filled: another process would find them in Redis
+        assert await redis.exists(status_key(ref))
+
+
+async def test_store_down_fails_only_the_refs_redis_lacks_in_a_shared_load(
+    cache: StatusCache, source: SqliteStatusSource, tmp_path: Path, redis: Redis
+) -> None:
+    cached = source.put("L-in-redis", "SUSPENDED")
+    await cache.lookup(cached)  # now in Redis too
+    missing = source.put("L-nowhere", "VALID")
+    await redis.publish(INVALIDATE_CHANNEL, cached.hex())
+
+    async def dropped() -> bool:
+        return len(cache) == 0
+
+    await eventually(dropped)
+    source.path.rename(tmp_path / "gone.db")
+    served, failed = await asyncio.gather(
+        cache.lookup(cached), cache.lookup(missing), return_exceptions=True
+    )
+    assert isinstance(served, StatusLookup)
+    assert served.layer is Layer.REDIS
+    assert served.record is not None
+    assert served.record.status == "SUSPENDED"
+    assert isinstance(failed, StatusUnavailableError)
 
 
 async def test_concurrent_misses_with_the_store_down_all_fail(
