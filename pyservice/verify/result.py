@@ -15,11 +15,10 @@ An empty list of checks is ``UNDETERMINED``: nothing ran, so nothing passed.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 __all__ = [
@@ -68,9 +67,17 @@ class Check:
         return out
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
 def iso_ms(when: datetime) -> str:
     """``2026-11-27T10:00:00.123Z`` (a naive ``when`` is local time)."""
-    return _iso_second(math.floor(when.timestamp())) + f"{when.microsecond // 1000:03d}Z"
+    if when.tzinfo is None:
+        when = when.astimezone()
+    # Whole seconds by exact timedelta arithmetic: a float timestamp rounds
+    # x.999999 up to the next second once it has more than 15 digits in µs.
+    return _iso_second((when - _EPOCH) // _SECOND) + f"{when.microsecond // 1000:03d}Z"
 
 
 @functools.lru_cache(maxsize=4096)

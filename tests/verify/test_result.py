@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pyservice.verify.result import CHECK_NAMES, STATUSES, Check, VerificationResult, decide, iso_ms
@@ -93,6 +93,7 @@ def test_iso_ms_converts_to_utc() -> None:
         ),
     )
 )
+@example(datetime(4148, 1, 1, 0, 0, 0, 999993, tzinfo=UTC))  # a float timestamp rounds up
 def test_iso_ms_is_the_strftime_form_in_utc(when: datetime) -> None:
     # The cached-second formatter against the plain strftime definition.
     expected = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
