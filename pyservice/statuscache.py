@@ -397,13 +397,26 @@ class StatusCache:
         return result
 
     def _dispatch_cold(self) -> None:
+        """Start loading the waiting misses, unless a load is running: then
+        they go when it ends, with whatever arrived meanwhile. One load at
+        a time keeps the Redis connections this cache uses at one or two
+        (the pool never shrinks, so concurrent loads grew it for good) and
+        makes the batches larger under load."""
         self._cold_scheduled = False
+        if self._loads:
+            return
         batch, self._cold = self._cold, []
         batch = [(ref, future) for ref, future in batch if not future.done()]
         if batch:
             task = asyncio.ensure_future(self._load_batch(batch))
             self._loads.add(task)
-            task.add_done_callback(self._loads.discard)
+            task.add_done_callback(self._load_batch_done)
+
+    def _load_batch_done(self, task: asyncio.Task[None]) -> None:
+        self._loads.discard(task)
+        if self._cold and not self._cold_scheduled:
+            self._cold_scheduled = True
+            asyncio.get_running_loop().call_soon(self._dispatch_cold)
 
     async def _load_batch(self, batch: list[tuple[bytes, asyncio.Future[StatusLookup]]]) -> None:
         """Resolve each future with its lookup, or with the error of the
