@@ -6,6 +6,10 @@ trend. Exit status 1 when a limit is broken:
 - worker RSS above 200 MB at any sample (performance.md);
 - RSS growing faster than ``--max-rss-slope`` MB per minute after warm-up;
 - open file descriptors of any worker growing (more than 1 per 10 minutes).
+  The load generator's own connections to the service are not counted:
+  how wrk's connections split between the workers changes with every
+  chunk, which swung the count by ±10 and made its slope depend on where
+  the samples fell.
 """
 
 from __future__ import annotations
@@ -26,18 +30,47 @@ RESULTS = Path(__file__).resolve().parent / "results" / "soak.json"
 RSS_LIMIT_MB = 200.0
 
 
-def _open_fds(pid: int) -> int:
+def _client_sockets(port: int) -> set[str]:
+    """Inodes of the accepted TCP connections on ``port`` (the load
+    generator's; not the listening socket)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] != "0A":  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _open_fds(pid: int, clients: set[str]) -> int:
+    """Open descriptors of ``pid``, the load generator's connections left out."""
+    count = 0
     try:
-        return len(list(Path(f"/proc/{pid}/fd").iterdir()))
+        entries = list(Path(f"/proc/{pid}/fd").iterdir())
     except OSError:
         return 0
+    for entry in entries:
+        try:
+            target = str(entry.readlink())
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:[") and target[8:-1] in clients:
+            continue
+        count += 1
+    return count
 
 
 def _sample(env: Env) -> tuple[float, int]:
     pids = worker_pids(env)
+    clients = _client_sockets(int(env.base.rsplit(":", 1)[1]))
     return (
         max((rss_mb(p) for p in pids), default=0.0),
-        max((_open_fds(p) for p in pids), default=0),
+        max((_open_fds(p, clients) for p in pids), default=0),
     )
 
 
